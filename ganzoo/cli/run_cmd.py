@@ -1,0 +1,135 @@
+"""``ganzoo run ARCH --loss LOSS``: train a GAN into a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..config import RunConfig, merge, parse_assignments, read_toml, resolve, resume_conflicts
+from ..errors import UsageError
+from ..train.rundir import RunDir
+from ..train.trainer import Trainer
+from .console import console, error_console
+
+
+def flags_layer(**flags: Any) -> dict[str, Any]:
+    """Explicit command-line flags as a config layer (flags left unset are not in it)."""
+    where = {
+        "arch": ("model", "name"),
+        "loss": ("loss", "name"),
+        "dataset": ("data", "name"),
+        "data_root": ("data", "root"),
+        "image_size": ("data", "image_size"),
+        "channels": ("data", "channels"),
+        "workers": ("data", "workers"),
+        "batch_size": ("train", "batch_size"),
+        "steps": ("train", "steps"),
+        "epochs": ("train", "epochs"),
+        "d_steps": ("train", "d_steps"),
+        "lr": ("train", "lr"),
+        "seed": ("train", "seed"),
+        "device": ("train", "device"),
+        "amp": ("train", "amp"),
+        "ema": ("train", "ema"),
+        "out": ("out", None),
+    }
+    layer: dict[str, Any] = {}
+    for name, value in flags.items():
+        if value is None:
+            continue
+        section, key = where[name]
+        if key is None:
+            layer[section] = str(value)
+        else:
+            layer.setdefault(section, {})[key] = str(value) if isinstance(value, Path) else value
+    return layer
+
+
+def build_config(
+    config_file: Path | None, assignments: list[str], flags: dict[str, Any], resume: Path | None
+) -> RunConfig:
+    """defaults (or the resumed run's config) < config file < --set < explicit flags."""
+    base = None
+    if resume is not None:
+        saved = RunDir(resume).config
+        if not saved.exists():
+            raise UsageError(
+                f"--resume {resume}: no config.toml there; is it a ganzoo run directory?"
+            )
+        base = merge(RunConfig().to_dict(), read_toml(saved))
+        flags = {**flags, "out": resume}
+    layers = [read_toml(config_file)] if config_file else []
+    return resolve(*layers, parse_assignments(assignments), flags_layer(**flags), base=base)
+
+
+def run(
+    arch: str | None = typer.Argument(None, help="Architecture, e.g. dcgan (see `ganzoo list`)."),
+    loss: str | None = typer.Option(None, "--loss", "-l", help="Loss, e.g. bce, lsgan, mmd."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Dataset [fashion-mnist]."),
+    data_root: Path | None = typer.Option(None, "--data-root", help="Where the dataset lives."),
+    image_size: int | None = typer.Option(
+        None, "--image-size", help="Image size (default: the dataset's)."
+    ),
+    channels: int | None = typer.Option(None, "--channels", help="1 (grey) or 3 (RGB)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Batch size [64]."),
+    steps: int | None = typer.Option(None, "--steps", help="Generator steps (wins over --epochs)."),
+    epochs: float | None = typer.Option(None, "--epochs", help="Epochs over the data [5]."),
+    d_steps: int | None = typer.Option(None, "--d-steps", help="D steps per G step [1]."),
+    lr: float | None = typer.Option(None, "--lr", help="Adam learning rate [2e-4]."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed [0]."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]."),
+    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bf16 autocast."),
+    ema: bool | None = typer.Option(None, "--ema/--no-ema", help="Keep an EMA of G."),
+    workers: int | None = typer.Option(None, "--workers", help="DataLoader worker processes [0]."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory [runs/...]."),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help="A TOML config file."),
+    assignments: list[str] = typer.Option(
+        [], "--set", "-s", help="KEY=VALUE, e.g. loss.params.a=0."
+    ),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue the run in RUN_DIR."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+) -> None:
+    """Train ARCH with --loss on a dataset; writes a run directory (see docs/training.md)."""
+    flags = dict(
+        arch=arch, loss=loss, dataset=dataset, data_root=data_root, image_size=image_size,
+        channels=channels, batch_size=batch_size, steps=steps, epochs=epochs, d_steps=d_steps,
+        lr=lr, seed=seed, device=device, amp=amp, ema=ema, workers=workers, out=out,
+    )  # fmt: skip
+    if arch is None and resume is None and config_file is None:
+        raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")
+    config = build_config(config_file, assignments, flags, resume)
+    if resume is not None:
+        saved = resolve(base=merge(RunConfig().to_dict(), read_toml(RunDir(resume).config)))
+        conflicts = resume_conflicts(saved, config)
+        if conflicts:
+            raise UsageError(
+                f"cannot resume {resume}: it was trained with other settings: {'; '.join(conflicts)}"
+            )
+    if dry_run:
+        typer.echo(config.to_toml(), nl=False)
+        return
+    run_dir = RunDir(Path(config.out)) if config.out else RunDir.default_for(config)
+    if resume is None and run_dir.last_checkpoint.exists():
+        raise UsageError(
+            f"{run_dir.root} already holds a run; continue it with --resume {run_dir.root} or pick another --out"
+        )
+    config.out = str(run_dir.root)
+    trainer = Trainer(config, run_dir, resume=resume is not None)
+    error_console().print(
+        f"training {config.model.name} / {config.loss.name} on {config.data.name} "
+        f"({trainer.components.spec.channels}x{trainer.components.spec.size}x{trainer.components.spec.size}) "
+        f"for {trainer.total_steps} steps on {trainer.device} -> {run_dir.root}",
+        highlight=False,
+    )
+    summary = trainer.fit()
+    console().print(
+        f"done: {summary['steps']} steps, {summary['img_per_s']:.0f} img/s, "
+        f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

@@ -1,0 +1,215 @@
+"""Plugin discovery: entry points in the ``ganzoo`` group, each loaded inside its own guard.
+
+pluggy's ``load_setuptools_entrypoints`` lets one broken plugin take the whole CLI down, so every
+entry point is loaded, validated and run here one at a time: a plugin that fails to import, raises
+in a hook or registers something invalid is recorded as failed (with the reason) and skipped,
+together with everything it registered; every other plugin keeps working.
+
+Set ``GANZOO_DISABLE_PLUGINS=all`` (or a comma-separated list of plugin or distribution names) to
+skip external plugins; the built-ins shipped with ganzoo always load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .interfaces import Architecture, Dataset, Loss
+from .registry import Entry, Registry
+
+DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
+BUILTIN_DISTRIBUTION = "ganzoo"
+REGISTER_HOOKS = ("register_architectures", "register_losses", "register_datasets")
+
+
+@dataclass
+class PluginStatus:
+    """What ``ganzoo plugins`` reports for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+    status: str = "ok"  # ok | failed | disabled
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PluginHost:
+    """The pluggy manager plus the three registries it fills."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("ganzoo")
+        self.pm.add_hookspecs(hookspecs)
+        self.architectures: Registry[Architecture] = Registry("architecture", Architecture)
+        self.losses: Registry[Loss] = Registry("loss", Loss)
+        self.datasets: Registry[Dataset] = Registry("dataset", Dataset)
+        self.plugins: list[PluginStatus] = []
+
+    def registry_for(self, hook: str) -> Registry[Any]:
+        return {
+            "register_architectures": self.architectures,
+            "register_losses": self.losses,
+            "register_datasets": self.datasets,
+        }[hook]
+
+    def load_entry_points(self) -> None:
+        """Load every ``ganzoo`` entry point, each guarded; honours ``GANZOO_DISABLE_PLUGINS``."""
+        disabled = _disabled_names()
+        seen: set[str] = set()
+        for ep in sorted(metadata.entry_points(group="ganzoo"), key=_builtin_first):
+            if ep.name in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add(ep.name)
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            builtin = dist == BUILTIN_DISTRIBUTION
+            status = PluginStatus(ep.name, dist, version, builtin)
+            if not builtin and ({"all", "1", ep.name, dist} & disabled):
+                status.status, status.reason = "disabled", f"disabled by {DISABLE_ENV}"
+                self.plugins.append(status)
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not take ganzoo down
+                self.plugins.append(
+                    self._fail(status, f"import failed: {type(exc).__name__}: {exc}")
+                )
+                continue
+            self._add(plugin, status)
+
+    def add_plugin(
+        self,
+        plugin: object,
+        name: str,
+        *,
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> PluginStatus:
+        """Register an in-process plugin (tests, notebooks) exactly as an entry point would be."""
+        return self._add(plugin, PluginStatus(name, distribution, version, builtin=False))
+
+    def remove_plugin(self, name: str) -> None:
+        """Unregister plugin ``name`` and everything it registered."""
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        for hook in REGISTER_HOOKS:
+            registry = self.registry_for(hook)
+            for entry in [e for e in registry if e.plugin == name]:
+                del registry._entries[entry.qualified_name]
+        self.plugins = [p for p in self.plugins if p.name != name]
+
+    def add_commands(self, app: Any) -> None:
+        """Let every loaded plugin add sub-commands to ``app``; a failing plugin is marked failed."""
+        for status in self.plugins:
+            plugin = self.pm.get_plugin(status.name)
+            if plugin is None or "register_commands" not in status.hooks:
+                continue
+            try:
+                self._caller("register_commands", plugin)(app=app)
+            except Exception as exc:
+                status.status, status.reason = "failed", f"register_commands: {exc}"
+
+    def _add(self, plugin: object, status: PluginStatus) -> PluginStatus:
+        self.plugins.append(status)
+        try:
+            self.pm.register(plugin, name=status.name)
+        except Exception as exc:  # pluggy rejects hookimpls that do not match a hookspec
+            return self._fail(status, f"invalid plugin: {exc}")
+        callers = self.pm.get_hookcallers(plugin) or []
+        unknown = sorted(c.name for c in callers if not c.has_spec())
+        if unknown:
+            self.pm.unregister(plugin)
+            known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("register_")))
+            return self._fail(status, f"invalid plugin: unknown hook {unknown[0]} (hooks: {known})")
+        status.hooks = sorted(c.name for c in callers)
+        if not status.hooks:
+            self.pm.unregister(plugin)
+            return self._fail(status, "implements no ganzoo hook (missing @ganzoo.hookimpl?)")
+        staged: list[tuple[Registry[Any], Entry[Any]]] = []
+        try:
+            for hook in REGISTER_HOOKS:
+                if hook in status.hooks:
+                    register = self._register_fn(self.registry_for(hook), status, staged)
+                    self._caller(hook, plugin)(register=register)
+            self._check_clashes_within(staged)
+        except Exception as exc:
+            self.pm.unregister(plugin)
+            return self._fail(status, f"{type(exc).__name__}: {exc}")
+        for registry, entry in staged:  # all or nothing: a failing plugin registers nothing
+            registry.add(entry)
+        return status
+
+    def _caller(self, hook: str, plugin: object) -> Callable[..., Any]:
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        return self.pm.subset_hook_caller(hook, remove_plugins=others)
+
+    @staticmethod
+    def _register_fn(
+        registry: Registry[Any],
+        status: PluginStatus,
+        staged: list[tuple[Registry[Any], Entry[Any]]],
+    ) -> Callable[..., None]:
+        def register(name: str, factory: type, *, description: str | None = None) -> None:
+            registry.validate(name, factory)
+            doc = (factory.__doc__ or "").strip().splitlines()
+            entry = Entry(
+                name=name,
+                factory=factory,
+                plugin=status.name,
+                description=description if description is not None else (doc[0] if doc else ""),
+                distribution=status.distribution,
+                version=status.version,
+            )
+            staged.append((registry, entry))
+
+        return register
+
+    @staticmethod
+    def _check_clashes_within(staged: list[tuple[Registry[Any], Entry[Any]]]) -> None:
+        seen: set[tuple[str, str]] = set()
+        for registry, entry in staged:
+            key = (registry.kind, entry.name)
+            if key in seen:
+                raise PluginError(f"{registry.kind} '{entry.name}' registered twice")
+            seen.add(key)
+
+    @staticmethod
+    def _fail(status: PluginStatus, reason: str) -> PluginStatus:
+        status.status, status.reason = "failed", reason
+        return status
+
+
+def _disabled_names() -> set[str]:
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _builtin_first(ep: metadata.EntryPoint) -> tuple[bool, str]:
+    dist = ep.dist.name if ep.dist else ""
+    return (dist != BUILTIN_DISTRIBUTION, ep.name)
+
+
+@cache
+def get_host() -> PluginHost:
+    """The process-wide plugin host, loaded from entry points on first use."""
+    host = PluginHost()
+    host.load_entry_points()
+    return host
+
+
+def reset_host() -> None:
+    """Forget the loaded plugins (tests; after installing a plugin in-process)."""
+    get_host.cache_clear()

@@ -1,0 +1,1 @@
+"""The training harness: one trainer for every architecture/loss/dataset the registry holds."""

@@ -1,0 +1,55 @@
+"""Deterministic, resumable batch order: epoch ``e`` is a permutation seeded by ``(seed, e)``.
+
+Resuming at ``(epoch, batch)`` regenerates the same permutation and skips what was consumed, so a
+resumed run sees exactly the batches a straight run would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Yields index batches (``drop_last``) forever, epoch after epoch, from a given position."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, epoch: int = 0, batch: int = 0) -> None:
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.epoch, self.batch = epoch, batch  # the position of the next batch
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.n // self.batch_size
+
+    def permutation(self, epoch: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.n, generator=generator)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        while True:
+            order = self.permutation(self.epoch)
+            while self.batch < self.batches_per_epoch:
+                start = self.batch * self.batch_size
+                self.batch += 1
+                yield order[start : start + self.batch_size].tolist()
+            self.epoch, self.batch = self.epoch + 1, 0
+
+    def __len__(self) -> int:  # infinite; DataLoader only needs it for len(loader)
+        return self.batches_per_epoch
+
+
+def batch_loader(dataset: Dataset, sampler: EpochBatchSampler, workers: int) -> DataLoader:
+    """A DataLoader over ``sampler``; workers > 0 prefetch, which makes positions run ahead.
+
+    The sampler's position counts batches handed to workers, not consumed ones, so the trainer
+    tracks consumed batches itself (see ``Trainer.position``).
+    """
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )

@@ -1,0 +1,84 @@
+"""From a resolved config to the objects a run needs, through the registry only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..errors import GanzooError
+from ..interfaces import Architecture, DataRequest, Discriminator, Generator, ImageSpec, Loss
+from ..params import instantiate
+from ..plugins import PluginHost, get_host
+from ..registry import Entry
+
+
+@dataclass
+class Components:
+    spec: ImageSpec
+    generator: Generator
+    discriminator: Discriminator
+    loss: Loss
+    entries: dict[str, Entry]  # "model" / "loss" / "data" -> registry entry (provenance)
+
+
+def image_spec(config: RunConfig, host: PluginHost | None = None) -> tuple[ImageSpec, object]:
+    """The spec training uses: flags win, else the dataset's defaults. Returns (spec, dataset)."""
+    host = host or get_host()
+    entry = host.datasets.get(config.data.name)
+    dataset = instantiate(entry, config.data.params, "data")
+    spec = ImageSpec(
+        channels=config.data.channels or dataset.default_channels,
+        size=config.data.image_size or dataset.default_size,
+    )
+    return spec, dataset
+
+
+def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = None) -> Components:
+    """Instantiate architecture and loss; check the generator really makes ``spec`` images."""
+    host = host or get_host()
+    model_entry = host.architectures.get(config.model.name)
+    loss_entry = host.losses.get(config.loss.name)
+    arch: Architecture = instantiate(model_entry, config.model.params, "model")
+    generator, discriminator = arch.build(spec)
+    if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
+        raise GanzooError(
+            f"architecture '{model_entry.qualified_name}' ({model_entry.distribution}): build() must "
+            "return (ganzoo.Generator, ganzoo.Discriminator)"
+        )
+    check_output_shape(generator, spec, model_entry)
+    loss: Loss = instantiate(loss_entry, config.loss.params, "loss")
+    data_entry = host.datasets.get(config.data.name)
+    return Components(
+        spec,
+        generator,
+        discriminator,
+        loss,
+        {"model": model_entry, "loss": loss_entry, "data": data_entry},
+    )
+
+
+def check_output_shape(generator: Generator, spec: ImageSpec, entry: Entry) -> None:
+    expected = (2, spec.channels, spec.size, spec.size)
+    was_training = generator.training
+    with torch.no_grad():
+        shape = tuple(generator.eval()(generator.sample_latent(2)).shape)
+    generator.train(was_training)
+    if shape != expected:
+        raise GanzooError(
+            f"architecture '{entry.qualified_name}' (plugin {entry.plugin}) generated images of shape "
+            f"{shape[1:]} for a requested {expected[1:]}; its build() must honour the ImageSpec"
+        )
+
+
+def load_dataset(config: RunConfig, spec: ImageSpec, dataset: object) -> torch.utils.data.Dataset:
+    request = DataRequest(
+        root=Path(config.data.root).expanduser() if config.data.root else None,
+        image_size=spec.size,
+        channels=spec.channels,
+        split="train",
+        download=config.data.download,
+    )
+    return dataset.load(request)  # type: ignore[attr-defined]

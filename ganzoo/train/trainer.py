@@ -1,0 +1,319 @@
+"""The training loop shared by every architecture, loss and dataset.
+
+One generator step is: ``d_steps`` discriminator updates, each on a fresh real batch and a fresh
+fake batch, then one generator update on the last fake batch (as in the DCGAN reference code).
+Losses stay on the device and are read every ``log.every`` steps, where a NaN/inf stops the run
+before any checkpoint can store it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import __version__
+from ..config import RunConfig
+from ..errors import GanzooError
+from . import checkpoint as ckpt
+from .batches import EpochBatchSampler, batch_loader
+from .build import Components, build_models, image_spec, load_dataset
+from .device import autocast, peak_memory_mb, resolve_device
+from .ema import EMA
+from .images import save_grid
+from .progress import TrainingProgress
+from .rundir import RunDir
+
+DEFAULT_EPOCHS = 5.0
+
+
+class Interrupted(GanzooError):
+    """Ctrl-C: a checkpoint was saved."""
+
+    exit_code = 130
+
+
+class NonFiniteLoss(GanzooError):
+    """A loss became NaN or inf."""
+
+
+class Trainer:
+    """Trains ``config`` into ``run_dir``; ``resume`` continues from its last checkpoint."""
+
+    def __init__(self, config: RunConfig, run_dir: RunDir, *, resume: bool = False) -> None:
+        self.config, self.run_dir = config, run_dir
+        train = config.train
+        self.device = resolve_device(train.device)
+        seed_everything(train.seed)
+        if train.deterministic:
+            torch.use_deterministic_algorithms(True)
+        spec, dataset_plugin = image_spec(config)
+        self.components: Components = build_models(config, spec)
+        self.dataset = load_dataset(config, spec, dataset_plugin)
+        if len(self.dataset) < train.batch_size:  # type: ignore[arg-type]
+            raise GanzooError(
+                f"dataset '{config.data.name}' has {len(self.dataset)} images, fewer than one batch "  # type: ignore[arg-type]
+                f"of {train.batch_size}; lower --batch-size"
+            )
+        self.g = self.components.generator.to(self.device)
+        self.d = self.components.discriminator.to(self.device)
+        self.loss = self.components.loss
+        betas = (train.beta1, train.beta2)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=train.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=train.lr_d or train.lr, betas=betas)
+        self.ema = EMA(self.g, train.ema_decay) if train.ema else None
+        self.sampler = EpochBatchSampler(len(self.dataset), train.batch_size, train.seed)  # type: ignore[arg-type]
+        self.total_steps = total_steps(config, self.sampler.batches_per_epoch)
+        self.step, self.images_seen, self.train_seconds = 0, 0, 0.0
+        self.position = (0, 0)  # (epoch, batch) of the next real batch the trainer consumes
+        # a fixed latent batch, drawn from its own generator so it never shifts training's RNG
+        fixed = torch.Generator().manual_seed(train.seed + 12345)
+        self.fixed_z = self.g.sample_latent(config.log.samples, generator=fixed).to(self.device)
+        if resume:
+            self._restore()
+        self._stop_requested = False
+
+    # ---- the step -------------------------------------------------------------------------
+    def train_step(self, batches: Iterator[list[Tensor] | Tensor]) -> tuple[Tensor, Tensor]:
+        """One generator step; returns the (detached) D and G losses of this step."""
+        amp = self.config.train.amp
+        d_steps = self.config.train.d_steps
+        for i in range(d_steps):
+            real = self._next_real(batches)
+            z = self.g.sample_latent(real.shape[0], device=self.device)
+            with autocast(self.device, amp):
+                if i < d_steps - 1:
+                    with torch.no_grad():
+                        fake = self.g(z)
+                else:
+                    fake = self.g(z)  # (B, C, H, W), kept with its graph for the G step
+                d_loss = self.loss.discriminator_loss(self.d, real, fake.detach())
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+        with autocast(self.device, amp):
+            g_loss = self.loss.generator_loss(self.d, real, fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.g, self.step)
+        return d_loss.detach(), g_loss.detach()
+
+    def _next_real(self, batches: Iterator[Any]) -> Tensor:
+        batch = next(batches)
+        epoch, index = self.position
+        index += 1
+        self.position = (
+            (epoch + 1, 0) if index == self.sampler.batches_per_epoch else (epoch, index)
+        )
+        self.images_seen += batch.shape[0]
+        return batch.to(self.device, non_blocking=True)
+
+    # ---- the loop -------------------------------------------------------------------------
+    def fit(self, progress: TrainingProgress | None = None) -> dict[str, Any]:
+        log = self.config.log
+        self.run_dir.write_start(self.config, self.components.entries)
+        self.sampler.epoch, self.sampler.batch = self.position
+        batches = iter(batch_loader(self.dataset, self.sampler, self.config.data.workers))
+        progress = progress or TrainingProgress(self.total_steps, self.step)
+        sums = torch.zeros(2, device=self.device)
+        interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
+        previous_handler = signal.signal(signal.SIGINT, self._request_stop)
+        try:
+            with progress:
+                while self.step < self.total_steps and not self._stop_requested:
+                    d_loss, g_loss = self.train_step(batches)
+                    sums += torch.stack([d_loss.float(), g_loss.float()])
+                    self.step += 1
+                    interval_steps += 1
+                    progress.advance(self.step)
+                    if self.step % log.every and self.step != self.total_steps:
+                        continue
+                    seconds = time.perf_counter() - tick  # .tolist() below syncs the device
+                    d_mean, g_mean = (sums / interval_steps).tolist()
+                    self.train_seconds += seconds
+                    row = self._log_row(d_mean, g_mean, self.images_seen - interval_images, seconds)
+                    self._check_finite(row)
+                    progress.report(row)
+                    self._side_work()
+                    sums.zero_()
+                    interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+        if self._stop_requested:
+            self.save_checkpoint()
+            raise Interrupted(
+                f"interrupted at step {self.step}; checkpoint saved, continue with "
+                f"`ganzoo run --resume {self.run_dir.root}`"
+            )
+        self.save_checkpoint()
+        self.save_samples()
+        plot_losses(self.run_dir)
+        return self._write_summary()
+
+    def _side_work(self) -> None:
+        """Samples and checkpoints at their intervals (only ever after a finite-loss check)."""
+        log = self.config.log
+        if self.step % log.sample_every == 0:
+            self.save_samples()
+        if self.step % log.checkpoint_every == 0:
+            self.save_checkpoint()
+            self.save_checkpoint(self.run_dir.step_checkpoint(self.step))
+            self._prune_checkpoints()
+
+    def _request_stop(self, signum: int, frame: object) -> None:
+        if self._stop_requested:  # a second Ctrl-C: stop now, without the checkpoint
+            raise KeyboardInterrupt
+        self._stop_requested = True
+
+    def _log_row(self, d: float, g: float, images: int, seconds: float) -> dict[str, Any]:
+        row = {
+            "step": self.step,
+            "epoch": round(
+                self.step / max(1, self.sampler.batches_per_epoch) * self.config.train.d_steps, 4
+            ),
+            "d_loss": d,
+            "g_loss": g,
+            "img_per_s": images / seconds if seconds > 0 else 0.0,
+            "images_seen": self.images_seen,
+            "train_seconds": round(self.train_seconds, 3),
+        }
+        self.run_dir.append_metrics(row)
+        return row
+
+    def _check_finite(self, row: dict[str, Any]) -> None:
+        if math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"]):
+            return
+        last = self.run_dir.last_checkpoint
+        kept = (
+            f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
+        )
+        raise NonFiniteLoss(
+            f"loss became non-finite by step {self.step} (d_loss={row['d_loss']}, "
+            f"g_loss={row['g_loss']}); {kept}; try a lower --lr or another loss"
+        )
+
+    # ---- outputs --------------------------------------------------------------------------
+    @torch.no_grad()
+    def save_samples(self) -> None:
+        """A grid from the fixed latent batch, G in eval mode (BatchNorm running statistics)."""
+        self.g.eval()
+        try:
+            with autocast(self.device, self.config.train.amp):
+                images = self.g(self.fixed_z)
+        finally:
+            self.g.train()
+        save_grid(images, self.run_dir.sample_grid(self.step))
+
+    def save_checkpoint(self, path: Any = None) -> None:
+        tensors = {
+            **ckpt.with_prefix("g", ckpt.module_state(self.g)),
+            **ckpt.with_prefix("d", ckpt.module_state(self.d)),
+        }
+        if self.ema is not None:
+            tensors.update(ckpt.with_prefix("ema", ckpt.module_state(self.ema.model)))
+        opt_g, opt_g_meta = ckpt.optimizer_state(self.opt_g)
+        opt_d, opt_d_meta = ckpt.optimizer_state(self.opt_d)
+        rng, rng_meta = ckpt.rng_state()
+        tensors.update(ckpt.with_prefix("opt_g", opt_g))
+        tensors.update(ckpt.with_prefix("opt_d", opt_d))
+        tensors.update(ckpt.with_prefix("rng", rng))
+        meta = {
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "train_seconds": self.train_seconds,
+            "position": list(self.position),
+            "config": self.config.to_dict(),
+            "ganzoo": __version__,
+            "torch": torch.__version__,
+            "opt_g": opt_g_meta,
+            "opt_d": opt_d_meta,
+            "rng": rng_meta,
+        }
+        ckpt.atomic_save(tensors, path or self.run_dir.last_checkpoint, meta)
+
+    def _restore(self) -> None:
+        tensors, meta = ckpt.read_checkpoint(self.run_dir.last_checkpoint)
+        self.g.load_state_dict(ckpt.strip_prefix("g", tensors))
+        self.d.load_state_dict(ckpt.strip_prefix("d", tensors))
+        if self.ema is not None:
+            ema_state = ckpt.strip_prefix("ema", tensors) or ckpt.strip_prefix("g", tensors)
+            self.ema.model.load_state_dict(ema_state)
+        ckpt.load_optimizer_state(self.opt_g, ckpt.strip_prefix("opt_g", tensors), meta["opt_g"])
+        ckpt.load_optimizer_state(self.opt_d, ckpt.strip_prefix("opt_d", tensors), meta["opt_d"])
+        ckpt.load_rng_state(ckpt.strip_prefix("rng", tensors), meta["rng"])
+        self.step, self.images_seen = meta["step"], meta["images_seen"]
+        self.train_seconds = meta["train_seconds"]
+        self.position = tuple(meta["position"])  # type: ignore[assignment]
+        self.run_dir.truncate_metrics(self.step)
+
+    def _prune_checkpoints(self) -> None:
+        keep = self.config.log.keep_checkpoints
+        steps = sorted(self.run_dir.checkpoints.glob("step_*.safetensors"))
+        for old in steps[: max(0, len(steps) - keep)]:
+            old.unlink(missing_ok=True)
+
+    def _write_summary(self) -> dict[str, Any]:
+        import json
+
+        summary = {
+            "steps": self.step,
+            "images_seen": self.images_seen,
+            "train_seconds": round(self.train_seconds, 3),
+            "img_per_s": self.images_seen / self.train_seconds if self.train_seconds else 0.0,
+            "peak_memory_mb": round(peak_memory_mb(self.device), 1),
+            "device": str(self.device),
+            "parameters": {
+                "generator": sum(p.numel() for p in self.g.parameters()),
+                "discriminator": sum(p.numel() for p in self.d.parameters()),
+            },
+            "final": (self.run_dir.read_metrics() or [{}])[-1],
+        }
+        self.run_dir.summary.write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+
+def total_steps(config: RunConfig, batches_per_epoch: int) -> int:
+    """Generator steps to run: ``--steps``, else epochs over the data (``d_steps`` batches a step)."""
+    if config.train.steps is not None:
+        return config.train.steps
+    epochs = config.train.epochs if config.train.epochs is not None else DEFAULT_EPOCHS
+    return max(1, math.ceil(epochs * batches_per_epoch / config.train.d_steps))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def plot_losses(run_dir: RunDir) -> None:
+    """``loss_curve.png`` from metrics.jsonl, when matplotlib is installed (the ``plot`` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = run_dir.read_metrics()
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [r["step"] for r in rows]
+    ax.plot(steps, [r["d_loss"] for r in rows], label="D")
+    ax.plot(steps, [r["g_loss"] for r in rows], label="G")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(run_dir.loss_curve, dpi=100)
+    plt.close(fig)

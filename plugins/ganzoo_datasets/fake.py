@@ -1,0 +1,46 @@
+"""Deterministic random images for smoke runs and speed tests: no files, no PIL."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset as TorchDataset
+
+from ganzoo.errors import UsageError
+from ganzoo.interfaces import DataRequest, Dataset
+
+from .transforms import check_request
+
+
+class FakeImages(TorchDataset[Tensor]):
+    """``length`` images of uniform noise; item ``i`` is drawn from a generator seeded ``seed + i``,
+    so it is the same on every call, in every worker process."""
+
+    def __init__(self, length: int, seed: int, channels: int, size: int) -> None:
+        self.length, self.seed, self.shape = length, seed, (channels, size, size)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Tensor:  # -> (channels, size, size) float32 in [-1, 1)
+        if not -self.length <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} fake images")
+        index %= self.length
+        generator = torch.Generator().manual_seed((self.seed + index) % 2**64)
+        return torch.rand(self.shape, generator=generator).mul_(2.0).sub_(1.0)
+
+
+class Fake(Dataset):
+    """Random noise images, identical on every run: for smoke tests and measuring speed."""
+
+    default_channels = 3
+    default_size = 32
+
+    def __init__(self, length: int = 10000, seed: int = 0) -> None:
+        if length < 1:
+            raise UsageError(f"fake: length must be at least 1, got {length}")
+        self.length, self.seed = length, seed
+
+    def load(self, request: DataRequest) -> FakeImages:
+        check_request(request)
+        return FakeImages(self.length, self.seed, request.channels, request.image_size)

@@ -1,0 +1,136 @@
+"""DCGAN: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016 (arXiv:1511.06434).
+
+One parametrised implementation for every size: the generator projects z to a ``base x base`` map
+(base 4 for powers of two, 7 for 28x28) and doubles H, W with each stride-2 transposed conv while
+halving channels; the discriminator mirrors it with stride-2 convs. With ``ngf = ndf = 64`` at 64x64
+it is exactly the architecture of the paper (and of pytorch/examples): 3,576,704 + 2,765,568 params.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from ganzoo import Architecture, Discriminator, Generator, ImageSpec, LeakyReLU, UsageError
+
+SIZES_HELP = "28 or a power of two from 16 to 1024 (e.g. 32, 64, 128)"
+
+
+def layout(size: int) -> tuple[int, int]:
+    """``(base, n_blocks)``: the smallest feature map and the number of stride-2 (de)conv blocks."""
+    if size == 28:
+        return 7, 2  # 7 -> 14 -> 28
+    if 16 <= size <= 1024 and size & (size - 1) == 0:
+        return 4, int(math.log2(size // 4))  # 4 -> 8 -> ... -> size
+    raise UsageError(f"DCGAN does not support image size {size}; supported: {SIZES_HELP}")
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN init: conv/linear weights ~ N(0, 0.02), BatchNorm gamma ~ N(1, 0.02), beta = 0."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(Generator):
+    """z ``(B, latent_dim)`` -> image ``(B, C, size, size)`` in [-1, 1]."""
+
+    def __init__(
+        self, spec: ImageSpec, latent_dim: int = 100, ngf: int = 64, projection: str = "conv"
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        base, n_blocks = layout(spec.size)
+        width = ngf * 2 ** (n_blocks - 1)  # channels of the base map, e.g. 512 at 64x64
+        self.base, self.width = base, width
+        if projection == "conv":  # (B, nz, 1, 1) -> (B, width, base, base)
+            self.project: nn.Module = nn.ConvTranspose2d(latent_dim, width, base, 1, 0, bias=False)
+        elif projection == "linear":  # TensorFlow DCGAN: (B, nz) -> (B, width * base * base)
+            self.project = nn.Linear(latent_dim, width * base * base, bias=False)
+        else:
+            raise UsageError(f"unknown DCGAN projection '{projection}'; use 'conv' or 'linear'")
+        self.projection = projection
+        self.project_act = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        blocks: list[nn.Module] = []
+        for _ in range(n_blocks - 1):  # each block: (B, w, s, s) -> (B, w/2, 2s, 2s)
+            blocks += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(inplace=True),
+            ]
+            width //= 2
+        blocks += [nn.ConvTranspose2d(width, spec.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, z: Tensor) -> Tensor:
+        if self.projection == "conv":
+            x = self.project(z[:, :, None, None])  # (B, width, base, base)
+        else:
+            x = self.project(z).view(-1, self.width, self.base, self.base)
+        return self.blocks(self.project_act(x))  # (B, C, size, size)
+
+
+class DCGANDiscriminator(Discriminator):
+    """image ``(B, C, size, size)`` -> logit ``(B,)``; features are the last map, flattened."""
+
+    def __init__(self, spec: ImageSpec, ndf: int = 64, negative_slope: float = 0.2) -> None:
+        super().__init__()
+        base, n_blocks = layout(spec.size)
+        layers: list[nn.Module] = []
+        in_ch, width = spec.channels, ndf
+        for i in range(n_blocks):  # each block: (B, c, s, s) -> (B, w, s/2, s/2)
+            layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
+            if i > 0:  # no BatchNorm on the input block (paper, section 3)
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(LeakyReLU(negative_slope))
+            in_ch, width = width, width * 2
+        self.features = nn.Sequential(*layers)  # -> (B, ndf * 2^(n-1), base, base)
+        self.classify = nn.Conv2d(in_ch, 1, base, 1, 0, bias=False)  # -> (B, 1, 1, 1)
+
+    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.features(x)
+        return self.classify(h).flatten(), h.flatten(1)  # (B,), (B, F)
+
+
+class DCGAN(Architecture):
+    """Deep convolutional GAN (Radford et al. 2015) for 1- or 3-channel images of size 28 or 2^k.
+
+    Args:
+        latent_dim: size of z (100 in the paper).
+        ngf: generator width; the base map has ``ngf * 2^(blocks-1)`` channels.
+        ndf: discriminator width of the first block.
+        projection: ``"conv"`` (transposed conv 1x1 -> base, the paper) or ``"linear"`` (TF DCGAN).
+        negative_slope: the discriminator's LeakyReLU slope (0.2 in the paper).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        ngf: int = 64,
+        ndf: int = 64,
+        projection: str = "conv",
+        negative_slope: float = 0.2,
+    ) -> None:
+        if projection not in ("conv", "linear"):
+            raise UsageError(f"unknown DCGAN projection '{projection}'; use 'conv' or 'linear'")
+        for name, value in (("latent_dim", latent_dim), ("ngf", ngf), ("ndf", ndf)):
+            if value < 1:
+                raise UsageError(f"DCGAN {name} must be >= 1, got {value}")
+        self.latent_dim, self.ngf, self.ndf = latent_dim, ngf, ndf
+        self.projection, self.negative_slope = projection, negative_slope
+
+    def build(self, spec: ImageSpec) -> tuple[DCGANGenerator, DCGANDiscriminator]:
+        if spec.channels not in (1, 3):
+            raise UsageError(f"DCGAN supports 1 or 3 channels, got {spec.channels}")
+        layout(spec.size)
+        g = DCGANGenerator(spec, self.latent_dim, self.ngf, self.projection)
+        d = DCGANDiscriminator(spec, self.ndf, self.negative_slope)
+        g.apply(init_weights)
+        d.apply(init_weights)
+        return g, d

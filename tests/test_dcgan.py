@@ -1,0 +1,87 @@
+"""DCGAN against the published architecture (Radford et al. 2015; pytorch/examples dcgan)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from ganzoo_dcgan import DCGAN
+from ganzoo_dcgan.model import layout
+from torch import nn
+
+from ganzoo import ImageSpec, LeakyReLU, UsageError
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_64x64_rgb_parameter_counts_match_the_published_dcgan():
+    g, d = DCGAN().build(ImageSpec(channels=3, size=64))
+    assert n_params(g) == 3_576_704
+    assert n_params(d) == 2_765_568
+
+
+def test_generator_layers_follow_the_paper():
+    g, _ = DCGAN().build(ImageSpec(3, 64))
+    convs = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [
+        (100, 512),
+        (512, 256),
+        (256, 128),
+        (128, 64),
+        (64, 3),
+    ]
+    assert isinstance(list(g.modules())[-1], nn.Tanh)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in g.modules()) == 4  # not on the output
+
+
+def test_discriminator_has_no_batchnorm_on_the_input_block_and_leaky_relu_02():
+    _, d = DCGAN().build(ImageSpec(3, 64))
+    first = list(d.features)
+    assert isinstance(first[0], nn.Conv2d) and isinstance(first[1], LeakyReLU)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in d.modules()) == 3
+    assert all(m.negative_slope == 0.2 for m in d.modules() if isinstance(m, LeakyReLU))
+    assert not any(isinstance(m, nn.LeakyReLU) for m in d.modules())  # one LeakyReLU entry point
+
+
+def test_weights_are_initialised_from_n0_002():
+    g, d = DCGAN().build(ImageSpec(3, 64))
+    weights = torch.cat([m.weight.flatten() for m in d.modules() if isinstance(m, nn.Conv2d)])
+    assert abs(weights.mean().item()) < 1e-3 and weights.std().item() == pytest.approx(
+        0.02, rel=0.05
+    )
+    gammas = torch.cat([m.weight for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert gammas.mean().item() == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("size", "blocks"), [(16, 2), (28, 2), (32, 3), (64, 4), (128, 5), (256, 6)]
+)
+def test_layout_for_each_size(size, blocks):
+    assert layout(size)[1] == blocks
+
+
+@pytest.mark.parametrize("size", [8, 20, 48, 100, 2048])
+def test_unsupported_sizes_name_the_supported_ones(size):
+    with pytest.raises(UsageError, match="supported: 28 or a power of two"):
+        DCGAN().build(ImageSpec(3, size))
+
+
+def test_linear_projection_as_in_the_tensorflow_dcgan():
+    g, _ = DCGAN(projection="linear", latent_dim=16, ngf=8).build(ImageSpec(1, 32))
+    assert isinstance(g.project, nn.Linear) and g.project.out_features == 32 * 4 * 4
+    assert g(torch.randn(2, 16)).shape == (2, 1, 32, 32)
+
+
+def test_widths_and_latent_size_are_configurable():
+    g, d = DCGAN(latent_dim=7, ngf=4, ndf=6).build(ImageSpec(1, 28))
+    assert g.latent_dim == 7 and g(torch.randn(3, 7)).shape == (3, 1, 28, 28)
+    logits, features = d.forward_features(torch.randn(3, 1, 28, 28))
+    assert logits.shape == (3,) and features.shape == (3, 12 * 7 * 7)
+
+
+def test_bad_parameters_are_usage_errors():
+    with pytest.raises(UsageError, match="projection"):
+        DCGAN(projection="dense")
+    with pytest.raises(UsageError, match="1 or 3 channels"):
+        DCGAN().build(ImageSpec(4, 32))
