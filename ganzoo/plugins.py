@@ -67,15 +67,23 @@ class PluginHost:
     def load_entry_points(self) -> None:
         """Load every ``ganzoo`` entry point, each guarded; honours ``GANZOO_DISABLE_PLUGINS``."""
         disabled = _disabled_names()
-        seen: set[str] = set()
+        seen: dict[str, str | None] = {}  # entry-point name -> distribution
         for ep in sorted(metadata.entry_points(group="ganzoo"), key=_builtin_first):
-            if ep.name in seen:  # the same distribution found twice on sys.path
-                continue
-            seen.add(ep.name)
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
             builtin = dist == BUILTIN_DISTRIBUTION
             status = PluginStatus(ep.name, dist, version, builtin)
+            if ep.name in seen:
+                if seen[ep.name] != dist:  # (the same distribution twice on sys.path is harmless)
+                    self.plugins.append(
+                        self._fail(
+                            status,
+                            f"plugin name '{ep.name}' is already taken by distribution "
+                            f"{seen[ep.name]}; rename the entry point",
+                        )
+                    )
+                continue
+            seen[ep.name] = dist
             if not builtin and ({"all", "1", ep.name, dist} & disabled):
                 status.status, status.reason = "disabled", f"disabled by {DISABLE_ENV}"
                 self.plugins.append(status)

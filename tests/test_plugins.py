@@ -163,3 +163,10 @@ def test_in_process_plugins_register_and_unregister():
 def test_wildcards_filter_entries(fresh_host):
     names = [e.name for e in get_host().losses.entries("*gan*")]
     assert names == ["lsgan", "wgan-gp"]
+
+
+def test_an_entry_point_name_already_taken_is_reported(plugin_dist):
+    plugin_dist("impostor", LOSS_PLUGIN.format(name="other"), entry_point="losses")
+    rows = [p for p in get_host().plugins if p.name == "losses"]
+    assert [(p.distribution, p.status) for p in rows] == [("ganzoo", "ok"), ("impostor", "failed")]
+    assert "already taken by distribution ganzoo" in rows[1].reason

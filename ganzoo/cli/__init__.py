@@ -60,9 +60,9 @@ def _root(
 
 
 def _register_builtin_commands() -> None:
-    from . import list_cmd, plugins_cmd, run_cmd
+    from . import list_cmd, plugins_cmd, run_cmd, sample_cmd
 
-    for module in (list_cmd, run_cmd, plugins_cmd):
+    for module in (list_cmd, run_cmd, sample_cmd, plugins_cmd):
         module.register(app)
 
 

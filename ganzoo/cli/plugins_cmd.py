@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..plugins import get_host
@@ -24,7 +25,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON for m
         table.add_column(column)
     for s in statuses:
         style = STATUS_STYLE.get(s.status, "")
-        status = s.status + (f": {s.reason}" if s.reason else "")
+        status = escape(s.status + (f": {s.reason}" if s.reason else ""))
         table.add_row(
             s.name, s.distribution or "", s.version or "", ", ".join(s.hooks), f"[{style}]{status}"
         )

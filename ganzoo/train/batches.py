@@ -52,4 +52,7 @@ def batch_loader(dataset: Dataset, sampler: EpochBatchSampler, workers: int) -> 
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
+        # its own generator: otherwise each iterator draws its worker seed from the global RNG,
+        # which would shift every later latent draw of a resumed run
+        generator=torch.Generator().manual_seed(sampler.seed),
     )

@@ -4,7 +4,8 @@ Generative Adversarial Networks", ICLR 2016 (arXiv:1511.06434).
 One parametrised implementation for every size: the generator projects z to a ``base x base`` map
 (base 4 for powers of two, 7 for 28x28) and doubles H, W with each stride-2 transposed conv while
 halving channels; the discriminator mirrors it with stride-2 convs. With ``ngf = ndf = 64`` at 64x64
-it is exactly the architecture of the paper (and of pytorch/examples): 3,576,704 + 2,765,568 params.
+it is exactly the architecture of pytorch/examples' DCGAN (3,576,704 + 2,765,568 parameters); the
+paper's Figure 1 draws a wider generator (1024 channels at 4x4, i.e. ``ngf = 128``).
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ class LSGANLoss(LogitLoss):
     """Least-squares GAN (Mao et al. 2017, "Least Squares Generative Adversarial Networks").
 
     D: ``0.5 * E[(D(x) - b)^2] + 0.5 * E[(D(G(z)) - a)^2]``; G: ``0.5 * E[(D(G(z)) - c)^2]``,
-    with the 0-1 coding ``a = 0, b = 1, c = 1`` by default (the paper's eq. 2 with b - c = 0 is also
-    common: a = -1, b = 1, c = 0).
+    with the 0-1 coding ``a = 0, b = 1, c = 1`` by default; the paper's choice satisfying
+    ``b - c = 1, b - a = 2`` (Pearson chi^2 divergence) is ``a = -1, b = 1, c = 0``.
     """
 
     def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0) -> None:

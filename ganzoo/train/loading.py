@@ -1,0 +1,41 @@
+"""Read a finished (or interrupted) run back: its config and its generator from a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import RunConfig, merge, read_toml, resolve
+from ..errors import GanzooError, UsageError
+from ..interfaces import Generator
+from . import checkpoint as ckpt
+from .build import build_models, image_spec
+from .rundir import RunDir
+
+
+def load_run_config(run_dir: RunDir) -> RunConfig:
+    if not run_dir.config.exists():
+        raise UsageError(f"{run_dir.root} is not a ganzoo run directory (no config.toml)")
+    return resolve(base=merge(RunConfig().to_dict(), read_toml(run_dir.config)))
+
+
+def load_generator(
+    run_dir: RunDir,
+    *,
+    ema: bool = False,
+    checkpoint: Path | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[Generator, dict[str, Any]]:
+    """The run's generator (or its EMA) in eval mode, and the checkpoint's metadata."""
+    config = load_run_config(run_dir)
+    spec, _ = image_spec(config)
+    generator = build_models(config, spec).generator
+    tensors, meta = ckpt.read_checkpoint(checkpoint or run_dir.last_checkpoint)
+    prefix = "ema" if ema else "g"
+    state = ckpt.strip_prefix(prefix, tensors)
+    if not state:
+        raise GanzooError(f"{run_dir.root} has no EMA generator; train with --ema or drop --ema")
+    generator.load_state_dict(state)
+    return generator.to(device).eval(), meta
