@@ -70,6 +70,8 @@ def test_a_run_writes_its_directory(tmp_path, fresh_host):
         k.startswith("opt_d.") for k in tensors
     )
     assert not any("_orig_mod" in k for k in tensors)
+    pytest.importorskip("tensorboard")
+    assert list((run.root / "tensorboard").glob("events.out.tfevents.*"))
 
 
 @pytest.mark.parametrize("loss", ["lsgan", "wgan-gp"])

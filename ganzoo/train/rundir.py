@@ -8,6 +8,7 @@ RUN/samples/step_XXXXXX.png  grids from a fixed latent batch
 RUN/loss_curve.png         D and G losses over steps (needs matplotlib)
 RUN/checkpoints/last.safetensors, step_XXXXXXXX.safetensors
 RUN/summary.json           written when the run ends
+RUN/tensorboard/           scalars for TensorBoard, when it is installed
 ```
 """
 
@@ -45,6 +46,7 @@ class RunDir:
     last_checkpoint = property(lambda self: self.root / "checkpoints" / "last.safetensors")
     summary = property(lambda self: self.root / "summary.json")
     loss_curve = property(lambda self: self.root / "loss_curve.png")
+    tensorboard = property(lambda self: self.root / "tensorboard")
 
     def step_checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"step_{step:08d}.safetensors"

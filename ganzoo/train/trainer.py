@@ -30,6 +30,7 @@ from .ema import EMA
 from .images import save_grid
 from .progress import TrainingProgress
 from .rundir import RunDir
+from .tensorboard import TensorBoardLog
 
 DEFAULT_EPOCHS = 5.0
 
@@ -127,6 +128,7 @@ class Trainer:
         sums = torch.zeros(2, device=self.device)
         interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
         previous_handler = signal.signal(signal.SIGINT, self._request_stop)
+        self.tensorboard = TensorBoardLog(self.run_dir.tensorboard)
         try:
             with progress:
                 while self.step < self.total_steps and not self._stop_requested:
@@ -148,6 +150,7 @@ class Trainer:
                     interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
         finally:
             signal.signal(signal.SIGINT, previous_handler)
+            self.tensorboard.close()
         if self._stop_requested:
             self.save_checkpoint()
             raise Interrupted(
@@ -187,6 +190,7 @@ class Trainer:
             "train_seconds": round(self.train_seconds, 3),
         }
         self.run_dir.append_metrics(row)
+        self.tensorboard.write(row)
         return row
 
     def _check_finite(self, row: dict[str, Any]) -> None:
