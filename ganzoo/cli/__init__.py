@@ -40,6 +40,7 @@ app = typer.Typer(
     help="A plugin-based GAN zoo: train, sample, evaluate and benchmark GAN variants.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show defaults as [value]: not markup
     add_completion=False,
 )
 
@@ -60,9 +61,9 @@ def _root(
 
 
 def _register_builtin_commands() -> None:
-    from . import list_cmd, plugins_cmd, run_cmd, sample_cmd
+    from . import eval_cmd, list_cmd, plugins_cmd, run_cmd, sample_cmd
 
-    for module in (list_cmd, run_cmd, sample_cmd, plugins_cmd):
+    for module in (list_cmd, run_cmd, sample_cmd, eval_cmd, plugins_cmd):
         module.register(app)
 
 

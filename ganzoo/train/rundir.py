@@ -54,8 +54,11 @@ class RunDir:
     def sample_grid(self, step: int) -> Path:
         return self.samples / f"step_{step:06d}.png"
 
-    def write_start(self, config: RunConfig, entries: dict[str, Entry]) -> None:
+    def write_start(self, config: RunConfig, entries: dict[str, Entry], fresh: bool) -> None:
+        """Write config and provenance; a fresh run drops metrics a failed earlier attempt left."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            self.metrics.unlink(missing_ok=True)
         self.config.write_text(config.to_toml())
         self.plugins.write_text(json.dumps(provenance(entries), indent=2) + "\n")
 

@@ -25,11 +25,11 @@ from ..errors import GanzooError
 from . import checkpoint as ckpt
 from .batches import EpochBatchSampler, batch_loader
 from .build import Components, build_models, image_spec, load_dataset
-from .device import autocast, peak_memory_mb, resolve_device
+from .device import amp_dtype, autocast, peak_memory_mb, resolve_device
 from .ema import EMA
 from .images import save_grid
 from .progress import TrainingProgress
-from .rundir import RunDir
+from .rundir import RunDir, provenance
 from .tensorboard import TensorBoardLog
 
 DEFAULT_EPOCHS = 5.0
@@ -70,6 +70,10 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=train.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=train.lr_d or train.lr, betas=betas)
         self.ema = EMA(self.g, train.ema_decay) if train.ema else None
+        # fp16 autocast (GPUs without bf16) needs loss scaling; bf16 and fp32 do not
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=train.amp and amp_dtype(self.device) == torch.float16
+        )
         self.sampler = EpochBatchSampler(len(self.dataset), train.batch_size, train.seed)  # type: ignore[arg-type]
         self.total_steps = total_steps(config, self.sampler.batches_per_epoch)
         self.step, self.images_seen, self.train_seconds = 0, 0, 0.0
@@ -97,13 +101,14 @@ class Trainer:
                     fake = self.g(z)  # (B, C, H, W), kept with its graph for the G step
                 d_loss = self.loss.discriminator_loss(self.d, real, fake.detach())
             self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            self.scaler.scale(d_loss).backward()
+            self.scaler.step(self.opt_d)
         with autocast(self.device, amp):
             g_loss = self.loss.generator_loss(self.d, real, fake)
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        self.scaler.scale(g_loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
         if self.ema is not None:
             self.ema.update(self.g, self.step)
         return d_loss.detach(), g_loss.detach()
@@ -121,7 +126,7 @@ class Trainer:
     # ---- the loop -------------------------------------------------------------------------
     def fit(self, progress: TrainingProgress | None = None) -> dict[str, Any]:
         log = self.config.log
-        self.run_dir.write_start(self.config, self.components.entries)
+        self.run_dir.write_start(self.config, self.components.entries, fresh=self.step == 0)
         self.sampler.epoch, self.sampler.batch = self.position
         batches = iter(batch_loader(self.dataset, self.sampler, self.config.data.workers))
         progress = progress or TrainingProgress(self.total_steps, self.step)
@@ -238,6 +243,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "ganzoo": __version__,
             "torch": torch.__version__,
+            "plugins": provenance(self.components.entries),
             "opt_g": opt_g_meta,
             "opt_d": opt_d_meta,
             "rng": rng_meta,

@@ -1,0 +1,159 @@
+"""Score a run's generator with torch-fidelity, recording the protocol with every number.
+
+Generated images go to torch-fidelity directly (uint8 tensors, no files); the reference split's
+features are cached on disk under a name built from dataset, split, size, channels, number of
+images and seed (torch-fidelity adds the extractor), so the second evaluation against the same
+reference only computes the generator's side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch_fidelity
+from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleWrapper
+
+from ..errors import UnknownNameError, UsageError
+from ..interfaces import DataRequest
+from ..train.build import image_spec
+from ..train.device import resolve_device
+from ..train.loading import load_generator, load_run_config
+from ..train.rundir import RunDir
+from . import domain
+from .extractors import resolve_extractor
+from .inputs import UInt8Generator, UInt8Subset
+
+METRICS = ("fid", "kid", "pr", "is")
+CACHE_ENV = "GANZOO_CACHE"
+# torch-fidelity's result keys -> ours, in the order tables show them
+RESULT_KEYS = {
+    "frechet_inception_distance": "fid",
+    "kernel_inception_distance_mean": "kid",
+    "kernel_inception_distance_std": "kid_std",
+    "precision": "precision",
+    "recall": "recall",
+    "f_score": "f_score",
+    "inception_score_mean": "is",
+    "inception_score_std": "is_std",
+}
+
+
+@dataclass
+class EvalRequest:
+    metrics: tuple[str, ...] = ("fid", "kid")
+    num_samples: int = 1000
+    num_ref: int | None = None  # None: as many as num_samples
+    ema: bool = False
+    ref_split: str = "test"
+    extractor: str | None = None  # None: the domain extractor for fashion-mnist, else inception
+    inception_weights: Path | None = None
+    checkpoint: Path | None = None
+    device: str = "auto"
+    batch_size: int = 100
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganzoo") / "fidelity"
+
+
+def default_extractor(dataset: str) -> str:
+    return domain.NAME if dataset == "fashion-mnist" else "inception"
+
+
+def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
+    """Compute ``request.metrics`` for ``run_dir``; returns ``{"metrics", "protocol", ...}``."""
+    unknown = [m for m in request.metrics if m not in METRICS]
+    if unknown:
+        raise UnknownNameError("metric", unknown[0], METRICS)
+    if request.num_samples < 10:
+        raise UsageError(f"--num-samples must be >= 10, got {request.num_samples}")
+    config = load_run_config(run_dir)
+    extractor = resolve_extractor(
+        request.extractor or default_extractor(config.data.name), request.inception_weights
+    )
+    if "is" in request.metrics and not extractor.has_classifier:
+        raise UsageError(
+            f"IS needs the Inception classifier, but {extractor.weights} has a zero-filled one "
+            "(an FID-only file); drop 'is' from --metrics or use torch-fidelity's official weights"
+        )
+    device = resolve_device(request.device)
+    generator, meta = load_generator(
+        run_dir, ema=request.ema, checkpoint=request.checkpoint, device=device
+    )
+    spec, dataset = image_spec(config)
+    root = Path(config.data.root) if config.data.root else None
+    reference = dataset.load(  # type: ignore[attr-defined]
+        DataRequest(root, spec.size, spec.channels, request.ref_split, config.data.download)
+    )
+    ref = UInt8Subset(reference, request.num_ref or request.num_samples, seed=request.seed)
+    cache_name = f"{config.data.name}-{request.ref_split}-{spec.size}px-{spec.channels}ch-n{len(ref)}-s{request.seed}"
+    n_min = min(request.num_samples, len(ref))
+    started = time.perf_counter()
+    raw = torch_fidelity.calculate_metrics(
+        input1=GenerativeModelModuleWrapper(
+            UInt8Generator(generator), generator.latent_dim, "normal", 0
+        ),
+        input1_model_num_samples=request.num_samples,
+        input2=ref,
+        input2_cache_name=cache_name,
+        cache_root=str(cache_root()),
+        fid="fid" in request.metrics,
+        kid="kid" in request.metrics,
+        prc="pr" in request.metrics,
+        isc="is" in request.metrics,
+        feature_extractor=extractor.fidelity_name,
+        feature_extractor_weights_path=str(extractor.weights) if extractor.weights else None,
+        cuda=device.type == "cuda",
+        batch_size=request.batch_size,
+        kid_subset_size=min(1000, n_min),
+        isc_splits=min(10, request.num_samples),
+        rng_seed=request.seed,
+        save_cpu_ram=True,  # no DataLoader worker processes: the reference is already in memory
+        verbose=False,
+        **request.extra,
+    )
+    seconds = time.perf_counter() - started
+    result = {
+        "metrics": {RESULT_KEYS[k]: float(raw[k]) for k in RESULT_KEYS if k in raw},
+        "protocol": {
+            "extractor": extractor.name,
+            "feature_layer": extractor.feature_layer,
+            "resize": extractor.resize,
+            "num_samples": request.num_samples,
+            "num_ref": len(ref),
+            "ref_split": f"{config.data.name}:{request.ref_split}",
+            "image_size": spec.size,
+            "step": meta["step"],
+            "ema": request.ema,
+            "generator_mode": "eval",
+            "seed": request.seed,
+            "weights": str(extractor.weights) if extractor.weights else None,
+        },
+        "eval_seconds": round(seconds, 2),
+        "device": str(device),
+        "torch_fidelity": torch_fidelity.__version__,
+    }
+    out = (
+        run_dir.root
+        / "eval"
+        / f"{extractor.name}{'-ema' if request.ema else ''}-step{meta['step']}-n{request.num_samples}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    result["path"] = str(out)
+    return result
+
+
+def request_from(**kwargs: Any) -> EvalRequest:
+    return EvalRequest(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def as_dict(request: EvalRequest) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(request).items()}
