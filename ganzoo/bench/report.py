@@ -1,0 +1,190 @@
+"""Bench tables: mean +/- std over seeds per variant, as a rich table, Markdown, CSV and JSON,
+plus one figure (a sample grid per variant and the metric-vs-step curves)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+# (key in a run row, column title, format)
+COLUMNS = [
+    ("fid", "FD", "{:.2f}"),
+    ("kid", "KID", "{:.4f}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("inception_fid", "Inception FID", "{:.1f}"),
+    ("img_per_s", "train img/s", "{:.0f}"),
+    ("eval_seconds", "eval s", "{:.1f}"),
+    ("peak_memory_mb", "peak MB", "{:.0f}"),
+]
+
+
+def run_row(described: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]:
+    summary, final = described["summary"], scores["final"]
+    row = {
+        "variant": described["variant"],
+        "seed": described["seed"],
+        "run": described["run"],
+        **{k: final["metrics"].get(k) for k in ("fid", "kid", "precision", "recall")},
+        "img_per_s": summary["img_per_s"],
+        "eval_seconds": final["eval_seconds"],
+        "peak_memory_mb": summary["peak_memory_mb"],
+        "g_params": summary["parameters"]["generator"],
+        "d_params": summary["parameters"]["discriminator"],
+        "steps": summary["steps"],
+        "protocol": final["protocol"],
+        "curve": scores["curve"],
+    }
+    if "inception" in scores:
+        row["inception_fid"] = scores["inception"]["metrics"]["fid"]
+        row["inception_protocol"] = scores["inception"]["protocol"]
+    return row
+
+
+def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per variant: ``{key: (mean, std)}`` over its seeds."""
+    by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_variant[row["variant"]].append(row)
+    table = []
+    for variant, runs in by_variant.items():
+        entry: dict[str, Any] = {
+            "variant": variant,
+            "seeds": sorted(r["seed"] for r in runs),
+            "steps": runs[0]["steps"],
+            "g_params": runs[0]["g_params"],
+            "d_params": runs[0]["d_params"],
+        }
+        for key, _, _ in COLUMNS:
+            values = [r[key] for r in runs if r.get(key) is not None]
+            if values:
+                std = statistics.stdev(values) if len(values) > 1 else 0.0
+                entry[key] = {"mean": statistics.fmean(values), "std": std}
+        table.append(entry)
+    return table
+
+
+def _cells(entry: dict[str, Any], keys: list[tuple[str, str, str]]) -> list[str]:
+    out = []
+    for key, _, fmt in keys:
+        value = entry.get(key)
+        out.append(
+            "-" if value is None else f"{fmt.format(value['mean'])} ± {fmt.format(value['std'])}"
+        )
+    return out
+
+
+def present_columns(table: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [c for c in COLUMNS if any(c[0] in e for e in table)]
+
+
+def protocol_line(rows: list[dict[str, Any]]) -> str:
+    p = rows[0]["protocol"]
+    line = (
+        f"FD/KID/PR: extractor {p['extractor']} (layer {p['feature_layer']}, {p['resize']}), "
+        f"{p['num_samples']} samples vs {p['num_ref']} images of {p['ref_split']}, G in eval mode, "
+        f"{'EMA' if p['ema'] else 'raw'} weights, step {p['step']}"
+    )
+    if "inception_protocol" in rows[0]:
+        q = rows[0]["inception_protocol"]
+        line += (
+            f"; Inception FID: layer {q['feature_layer']}, {q['resize']}, {q['num_samples']} samples "
+            f"vs {q['num_ref']} images of {q['ref_split']}"
+        )
+    return line
+
+
+def rich_table(table: list[dict[str, Any]]) -> Table:
+    columns = present_columns(table)
+    out = Table(title="ganzoo bench (mean ± std over seeds)", title_justify="left")
+    out.add_column("variant", no_wrap=True, min_width=max(len(e["variant"]) for e in table))
+    for title in ["seeds", *[c[1] for c in columns], "G / D params"]:
+        out.add_column(title, justify="right")
+    for e in table:
+        params = f"{e['g_params'] / 1e6:.2f}M / {e['d_params'] / 1e6:.2f}M"
+        out.add_row(e["variant"], str(len(e["seeds"])), *_cells(e, columns), params)
+    return out
+
+
+def markdown(table: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    columns = present_columns(table)
+    head = ["variant", "seeds", *[c[1] for c in columns], "G / D params"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in table:
+        params = f"{e['g_params'] / 1e6:.2f}M / {e['d_params'] / 1e6:.2f}M"
+        lines.append(
+            "| "
+            + " | ".join([e["variant"], str(len(e["seeds"])), *_cells(e, columns), params])
+            + " |"
+        )
+    return "\n".join(lines) + f"\n\n{protocol_line(rows)}; {table[0]['steps']} steps per run.\n"
+
+
+def write_outputs(root: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    table = aggregate(rows)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "results.md").write_text(markdown(table, rows))
+    (root / "results.json").write_text(
+        json.dumps({"variants": table, "runs": rows}, indent=2) + "\n"
+    )
+    flat_keys = [
+        "variant",
+        "seed",
+        "run",
+        "steps",
+        *[c[0] for c in COLUMNS],
+        "g_params",
+        "d_params",
+    ]
+    with (root / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    figure(root / "figure.png", rows)
+    return table
+
+
+def figure(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Top: the last sample grid of each variant's first seed; bottom: FD vs step per variant."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from PIL import Image
+    except ImportError:
+        return
+    variants = sorted({r["variant"] for r in rows})
+    fig = plt.figure(figsize=(3 * max(2, len(variants)), 6.5))
+    grid = fig.add_gridspec(2, len(variants), height_ratios=[1, 0.8])
+    for i, variant in enumerate(variants):
+        first = min((r for r in rows if r["variant"] == variant), key=lambda r: r["seed"])
+        samples = sorted((Path(first["run"]) / "samples").glob("step_*.png"))
+        ax = fig.add_subplot(grid[0, i])
+        if samples:
+            ax.imshow(Image.open(samples[-1]), cmap="gray")
+        ax.set_title(variant, fontsize=9)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[1, :])
+    for variant in variants:
+        curves = [r["curve"] for r in rows if r["variant"] == variant and r["curve"]]
+        if not curves:
+            continue
+        steps = [p["step"] for p in curves[0]]
+        means = [
+            statistics.fmean(c[j]["fid"] for c in curves if j < len(c)) for j in range(len(steps))
+        ]
+        ax.plot(steps, means, marker="o", label=variant)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"FD ({rows[0]['protocol']['extractor']}), mean over seeds")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,89 @@
+"""``ganzoo bench`` on fake data with tiny budgets: tables, files, resume, --from."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from .test_cli import ganzoo
+
+TINY = [
+    "--dataset", "fake", "--steps", "4", "--image-size", "16", "-n", "32",
+    "--extractor", "ganzoo-fmnist", "--curve-points", "2",
+    "--set", "model.params.ngf=8", "--set", "model.params.ndf=8", "--set", "model.params.latent_dim=16",
+    "--set", "data.params.length=64", "--set", "train.batch_size=8",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+
+
+def test_bench_trains_every_cell_and_writes_tables(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    code, stdout, err = ganzoo(
+        capsys, "bench", "--loss", "bce,lsgan", "--seeds", "0,1", *TINY, "-o", str(out)
+    )
+    assert code == 0, err
+    assert "dcgan/bce" in stdout and "dcgan/lsgan" in stdout
+    for name in ("results.md", "results.csv", "results.json", "figure.png", "bench.toml"):
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    variants = {v["variant"]: v for v in results["variants"]}
+    assert set(variants) == {"dcgan/bce", "dcgan/lsgan"}
+    assert variants["dcgan/bce"]["seeds"] == [0, 1]
+    assert {"mean", "std"} == set(variants["dcgan/bce"]["fid"])
+    assert len(results["runs"]) == 4 and all(len(r["curve"]) == 2 for r in results["runs"])
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 4 and float(rows[0]["fid"]) > 0
+    markdown = (out / "results.md").read_text()
+    assert (
+        "| dcgan/bce | 2 |" in markdown
+        and "extractor ganzoo-fmnist" in markdown
+        and "32 samples" in markdown
+    )
+
+
+def test_an_interrupted_bench_continues_cell_by_cell(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    args = ["bench", "--loss", "bce,hinge", *TINY, "-o", str(out)]
+    assert ganzoo(capsys, *args)[0] == 0
+    done = out / "runs" / "dcgan--bce--s0" / "summary.json"
+    stamp = done.stat().st_mtime_ns
+    (out / "runs" / "dcgan--hinge--s0" / "summary.json").unlink()  # as if killed before the end
+    code, _, err = ganzoo(capsys, *args)
+    assert code == 0, err
+    assert "dcgan--bce--s0: trained already" in err and "dcgan--hinge--s0: resuming" in err
+    assert done.stat().st_mtime_ns == stamp
+
+
+def test_a_bench_directory_with_other_settings_is_refused(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    assert ganzoo(capsys, "bench", "--loss", "bce", *TINY, "-o", str(out))[0] == 0
+    code, _, err = ganzoo(capsys, "bench", "--loss", "hinge", *TINY, "-o", str(out))
+    assert code == 2 and "other settings (losses)" in err
+
+
+def test_from_tabulates_existing_runs_without_training(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    assert ganzoo(capsys, "bench", "--loss", "bce", "--seeds", "0,1", *TINY, "-o", str(out))[0] == 0
+    runs = sorted((out / "runs").iterdir())
+    code, stdout, err = ganzoo(
+        capsys,
+        "bench",
+        "--from",
+        str(runs[0]),
+        "--from",
+        str(runs[1]),
+        *TINY,
+        "-o",
+        str(tmp_path / "table"),
+    )
+    assert code == 0, err
+    assert "training" not in err and "dcgan/bce" in stdout
+    assert json.loads((tmp_path / "table" / "results.json").read_text())["variants"][0][
+        "seeds"
+    ] == [0, 1]
