@@ -176,7 +176,7 @@ def _check(value: Any, hint: Any, path: str) -> Any:
             return float(value)
         if origin is int and isinstance(value, int) and not isinstance(value, bool):
             return value
-        if origin in (str, bool, dict) and isinstance(value, origin):
+        if origin in (str, bool, dict, list) and isinstance(value, origin):
             return value
     expected = " or ".join(
         "none" if t is type(None) else getattr(typing.get_origin(t) or t, "__name__", str(t))

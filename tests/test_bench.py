@@ -87,3 +87,18 @@ def test_from_tabulates_existing_runs_without_training(capsys, tmp_path, fresh_h
     assert json.loads((tmp_path / "table" / "results.json").read_text())["variants"][0][
         "seeds"
     ] == [0, 1]
+
+
+def test_a_bench_config_file_sets_the_matrix_and_flags_win(capsys, tmp_path, fresh_host):
+    config = tmp_path / "bench.toml"
+    config.write_text('losses = ["hinge"]\nseeds = [3]\nsteps = 99\n')
+    out = tmp_path / "bench"
+    code, stdout, err = ganzoo(capsys, "bench", "--config", str(config), *TINY, "-o", str(out))
+    assert code == 0, err
+    assert (out / "runs" / "dcgan--hinge--s3").is_dir()  # from the file
+    assert (
+        json.loads((out / "results.json").read_text())["variants"][0]["steps"] == 4
+    )  # --steps won
+    config.write_text("lossez = ['x']\n")
+    code, _, err = ganzoo(capsys, "bench", "--config", str(config), "-o", str(tmp_path / "b2"))
+    assert code == 2 and "unknown config key 'lossez'; did you mean 'losses'" in err
