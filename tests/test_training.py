@@ -210,7 +210,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, f
     NaNAfterThree.calls = 0
     run_dir = RunDir(tmp_path / "run")
     config = tiny("train.steps=20", "log.checkpoint_every=2", loss="nan-later")
-    with pytest.raises(NonFiniteLoss, match=r"non-finite by step 8 .* last good checkpoint"):
+    with pytest.raises(
+        NonFiniteLoss, match=r"nan-plugin\) became non-finite by step 8 .* last good checkpoint"
+    ):
         Trainer(config, run_dir).fit()
     _, meta = ckpt.read_checkpoint(run_dir.last_checkpoint)
     assert meta["step"] == 6  # written after the finite check at step 6; step 8's never was
@@ -244,3 +246,29 @@ def test_unavailable_device_is_a_usage_error(fresh_host, tmp_path):
         pytest.skip("a GPU is present")
     with pytest.raises(UsageError, match="CUDA is not available"):
         Trainer(tiny("train.device=cuda"), RunDir(tmp_path / "r"))
+
+
+class PerSampleLoss(LogitLoss):
+    """Forgets to reduce: returns one value per sample."""
+
+    def d_loss_from_logits(self, real_logits, fake_logits):
+        return fake_logits - real_logits
+
+    def g_loss_from_logits(self, fake_logits):
+        return -fake_logits
+
+
+class PerSamplePlugin:
+    @hookimpl
+    def register_losses(self, register):
+        register("per-sample", PerSampleLoss)
+
+
+def test_a_loss_that_is_not_a_scalar_names_its_plugin(tmp_path, fresh_host):
+    get_host().add_plugin(PerSamplePlugin(), "sloppy", distribution="ganzoo-sloppy")
+    with pytest.raises(GanzooError) as info:
+        Trainer(tiny("train.steps=2", loss="per-sample"), RunDir(tmp_path / "r")).fit()
+    assert str(info.value) == (
+        "loss 'sloppy:per-sample' (plugin sloppy, ganzoo-sloppy): discriminator_loss returned a tensor "
+        "of shape (8,); it must return a scalar tensor (reduce with .mean())"
+    )

@@ -99,12 +99,14 @@ class Trainer:
                         fake = self.g(z)
                 else:
                     fake = self.g(z)  # (B, C, H, W), kept with its graph for the G step
-                d_loss = self.loss.discriminator_loss(self.d, real, fake.detach())
+                d_loss = self._scalar(
+                    self.loss.discriminator_loss(self.d, real, fake.detach()), "discriminator_loss"
+                )
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler.scale(d_loss).backward()
             self.scaler.step(self.opt_d)
         with autocast(self.device, amp):
-            g_loss = self.loss.generator_loss(self.d, real, fake)
+            g_loss = self._scalar(self.loss.generator_loss(self.d, real, fake), "generator_loss")
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(g_loss).backward()
         self.scaler.step(self.opt_g)
@@ -112,6 +114,21 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.g, self.step)
         return d_loss.detach(), g_loss.detach()
+
+    def _scalar(self, value: object, method: str) -> Tensor:
+        """A plugin's loss must be a scalar tensor; say which plugin broke that, and how."""
+        if isinstance(value, Tensor) and value.ndim == 0:
+            return value
+        entry = self.components.entries["loss"]
+        got = (
+            f"a tensor of shape {tuple(value.shape)}"
+            if isinstance(value, Tensor)
+            else type(value).__name__
+        )
+        raise GanzooError(
+            f"loss '{entry.qualified_name}' (plugin {entry.plugin}, {entry.distribution}): "
+            f"{method} returned {got}; it must return a scalar tensor (reduce with .mean())"
+        )
 
     def _next_real(self, batches: Iterator[Any]) -> Tensor:
         batch = next(batches)
@@ -205,9 +222,11 @@ class Trainer:
         kept = (
             f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
         )
+        entry = self.components.entries["loss"]
         raise NonFiniteLoss(
-            f"loss became non-finite by step {self.step} (d_loss={row['d_loss']}, "
-            f"g_loss={row['g_loss']}); {kept}; try a lower --lr or another loss"
+            f"loss '{entry.qualified_name}' (plugin {entry.plugin}) became non-finite by step "
+            f"{self.step} (d_loss={row['d_loss']}, g_loss={row['g_loss']}); {kept}; "
+            "try a lower --lr or another loss"
         )
 
     # ---- outputs --------------------------------------------------------------------------
