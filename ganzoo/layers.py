@@ -1,24 +1,86 @@
 """Layers that ganzoo routes through one place so a faster kernel can replace them everywhere.
 
-Every LeakyReLU in the built-in models goes through :class:`LeakyReLU` here: the fused kernel of
-the performance work swaps its implementation without touching any model.
+Every LeakyReLU in the built-in models goes through :func:`leaky_relu` here (directly, through
+:class:`LeakyReLU`, or after a BatchNorm through :class:`BatchNormLeakyReLU`): with ``fused=True``
+it is the custom op ``ganzoo::fused_leaky_relu`` (Triton on CUDA), with ``fused=False`` the
+plain PyTorch ops.
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .ops import fused_leaky_relu
+
+
+def leaky_relu(
+    x: Tensor,
+    negative_slope: float = 0.2,
+    *,
+    scale: Tensor | None = None,
+    shift: Tensor | None = None,
+    fused: bool = True,
+) -> Tensor:
+    """``leaky_relu(x * scale[c] + shift[c])``; the single LeakyReLU entry point of ganzoo."""
+    if fused:
+        return fused_leaky_relu(x, scale, shift, negative_slope)
+    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+    if scale is not None:
+        x = x * scale.view(shape)
+    if shift is not None:
+        x = x + shift.view(shape)
+    return F.leaky_relu(x, negative_slope)
+
 
 class LeakyReLU(nn.Module):
-    """LeakyReLU with ganzoo's single entry point; ``negative_slope`` 0.2 as in DCGAN."""
+    """LeakyReLU through :func:`leaky_relu`; ``negative_slope`` 0.2 as in DCGAN."""
 
-    def __init__(self, negative_slope: float = 0.2) -> None:
+    def __init__(self, negative_slope: float = 0.2, fused: bool = True) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.fused = negative_slope, fused
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return leaky_relu(x, self.negative_slope, fused=self.fused)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}, fused={self.fused}"
+
+
+class BatchNormLeakyReLU(nn.Module):
+    """``BatchNorm2d`` then LeakyReLU; fused, BN's normalisation and affine become one per-channel
+    ``scale``/``shift`` applied inside the LeakyReLU kernel.
+
+    Keeps a real ``nn.BatchNorm2d`` as ``self.bn`` so state dicts are identical fused or not. The
+    batch statistics come from ``var_mean`` (autograd carries BN's full backward through them);
+    running statistics are updated as ``nn.BatchNorm2d`` does (unbiased variance, momentum).
+    """
+
+    def __init__(self, channels: int, negative_slope: float = 0.2, fused: bool = True) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels)
+        self.negative_slope, self.fused = negative_slope, fused
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, C, H, W)
+        if not self.fused:
+            return F.leaky_relu(self.bn(x), self.negative_slope)
+        bn = self.bn
+        if self.training:
+            var, mean = torch_var_mean(x)
+            n = x.numel() // x.shape[1]
+            with torch.no_grad():
+                bn.num_batches_tracked.add_(1)
+                bn.running_mean.lerp_(mean.detach().to(bn.running_mean.dtype), bn.momentum)
+                unbiased = var.detach() * (n / max(1, n - 1))
+                bn.running_var.lerp_(unbiased.to(bn.running_var.dtype), bn.momentum)
+        else:
+            var, mean = bn.running_var, bn.running_mean
+        scale = bn.weight * (var + bn.eps).rsqrt()  # (C,)
+        shift = bn.bias - mean * scale
+        return leaky_relu(x, self.negative_slope, scale=scale, shift=shift, fused=True)
+
+
+def torch_var_mean(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-channel biased variance and mean of ``(B, C, H, W)``, in float32 (bf16-safe)."""
+    return torch.var_mean(x.float(), dim=(0, 2, 3), correction=0)

@@ -15,6 +15,7 @@ import math
 from torch import Tensor, nn
 
 from ganzoo import Architecture, Discriminator, Generator, ImageSpec, LeakyReLU, UsageError
+from ganzoo.layers import BatchNormLeakyReLU
 
 SIZES_HELP = "28 or a power of two from 16 to 1024 (e.g. 32, 64, 128)"
 
@@ -80,16 +81,19 @@ class DCGANGenerator(Generator):
 class DCGANDiscriminator(Discriminator):
     """image ``(B, C, size, size)`` -> logit ``(B,)``; features are the last map, flattened."""
 
-    def __init__(self, spec: ImageSpec, ndf: int = 64, negative_slope: float = 0.2) -> None:
+    def __init__(
+        self, spec: ImageSpec, ndf: int = 64, negative_slope: float = 0.2, fused: bool = True
+    ) -> None:
         super().__init__()
         base, n_blocks = layout(spec.size)
         layers: list[nn.Module] = []
         in_ch, width = spec.channels, ndf
         for i in range(n_blocks):  # each block: (B, c, s, s) -> (B, w, s/2, s/2)
             layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
-            if i > 0:  # no BatchNorm on the input block (paper, section 3)
-                layers.append(nn.BatchNorm2d(width))
-            layers.append(LeakyReLU(negative_slope))
+            if i == 0:  # no BatchNorm on the input block (paper, section 3)
+                layers.append(LeakyReLU(negative_slope, fused))
+            else:  # BatchNorm's affine is fused into the LeakyReLU kernel when fused
+                layers.append(BatchNormLeakyReLU(width, negative_slope, fused))
             in_ch, width = width, width * 2
         self.features = nn.Sequential(*layers)  # -> (B, ndf * 2^(n-1), base, base)
         self.classify = nn.Conv2d(in_ch, 1, base, 1, 0, bias=False)  # -> (B, 1, 1, 1)
@@ -108,6 +112,9 @@ class DCGAN(Architecture):
         ndf: discriminator width of the first block.
         projection: ``"conv"`` (transposed conv 1x1 -> base, the paper) or ``"linear"`` (TF DCGAN).
         negative_slope: the discriminator's LeakyReLU slope (0.2 in the paper).
+        fused: route BatchNorm + LeakyReLU through the fused ``ganzoo::fused_leaky_relu`` op
+            (Triton on CUDA); ``False`` uses plain ``BatchNorm2d`` and ``F.leaky_relu``. Both give
+            the same function and the same state dict.
     """
 
     def __init__(
@@ -117,6 +124,7 @@ class DCGAN(Architecture):
         ndf: int = 64,
         projection: str = "conv",
         negative_slope: float = 0.2,
+        fused: bool = True,
     ) -> None:
         if projection not in ("conv", "linear"):
             raise UsageError(f"unknown DCGAN projection '{projection}'; use 'conv' or 'linear'")
@@ -124,14 +132,14 @@ class DCGAN(Architecture):
             if value < 1:
                 raise UsageError(f"DCGAN {name} must be >= 1, got {value}")
         self.latent_dim, self.ngf, self.ndf = latent_dim, ngf, ndf
-        self.projection, self.negative_slope = projection, negative_slope
+        self.projection, self.negative_slope, self.fused = projection, negative_slope, fused
 
     def build(self, spec: ImageSpec) -> tuple[DCGANGenerator, DCGANDiscriminator]:
         if spec.channels not in (1, 3):
             raise UsageError(f"DCGAN supports 1 or 3 channels, got {spec.channels}")
         layout(spec.size)
         g = DCGANGenerator(spec, self.latent_dim, self.ngf, self.projection)
-        d = DCGANDiscriminator(spec, self.ndf, self.negative_slope)
+        d = DCGANDiscriminator(spec, self.ndf, self.negative_slope, self.fused)
         g.apply(init_weights)
         d.apply(init_weights)
         return g, d
