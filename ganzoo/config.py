@@ -62,6 +62,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = False  # bf16 autocast (fp16 + grad scaling where bf16 is missing)
+    compile: bool = False  # torch.compile G and D (eager fallback with a warning)
+    channels_last: bool = False  # NHWC memory format for models and batches
     ema: bool = False  # keep an exponential moving average of G
     ema_decay: float = 0.999
     deterministic: bool = False  # torch.use_deterministic_algorithms

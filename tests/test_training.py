@@ -272,3 +272,35 @@ def test_a_loss_that_is_not_a_scalar_names_its_plugin(tmp_path, fresh_host):
         "loss 'sloppy:per-sample' (plugin sloppy, ganzoo-sloppy): discriminator_loss returned a tensor "
         "of shape (8,); it must return a scalar tensor (reduce with .mean())"
     )
+
+
+def test_compiled_training_checkpoints_like_eager_and_resumes(tmp_path, fresh_host):
+    trainer = train(tmp_path, "run", "train.steps=4", "train.compile=true", "train.amp=true")
+    tensors, _ = ckpt.read_checkpoint(trainer.run_dir.last_checkpoint)
+    assert not any("_orig_mod" in k for k in tensors)
+    assert json.loads(trainer.run_dir.summary.read_text())["compile_seconds"] > 0
+    resumed = train(
+        tmp_path, "run", "train.steps=6", "train.compile=true", "train.amp=true", resume=True
+    )
+    assert resumed.step == 6
+
+
+def test_a_compile_failure_falls_back_to_eager_with_one_warning(tmp_path, fresh_host, monkeypatch):
+    from ganzoo.train import trainer as trainer_module
+
+    def broken_backend(graph, example_inputs):
+        raise RuntimeError("no compiler here")
+
+    def compile_badly(g, d):
+        g.compile(backend=broken_backend)
+        d.compile(backend=broken_backend)
+
+    monkeypatch.setattr(trainer_module, "compile_models", compile_badly)
+    with pytest.warns(UserWarning, match="torch.compile failed .* eager mode"):
+        trainer = train(tmp_path, "run", "train.steps=4", "train.compile=true")
+    assert trainer.step == 4 and trainer.config.train.compile is False
+
+
+def test_channels_last_trains(tmp_path, fresh_host):
+    trainer = train(tmp_path, "run", "train.steps=2", "train.channels_last=true")
+    assert trainer.step == 2

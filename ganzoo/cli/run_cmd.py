@@ -33,6 +33,8 @@ def flags_layer(**flags: Any) -> dict[str, Any]:
         "device": ("train", "device"),
         "amp": ("train", "amp"),
         "ema": ("train", "ema"),
+        "compile": ("train", "compile"),
+        "channels_last": ("train", "channels_last"),
         "out": ("out", None),
     }
     layer: dict[str, Any] = {}
@@ -82,6 +84,12 @@ def run(
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]."),
     amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bf16 autocast."),
     ema: bool | None = typer.Option(None, "--ema/--no-ema", help="Keep an EMA of G."),
+    compile: bool | None = typer.Option(
+        None, "--compile/--no-compile", help="torch.compile G and D."
+    ),
+    channels_last: bool | None = typer.Option(
+        None, "--channels-last/--no-channels-last", help="NHWC memory format."
+    ),
     workers: int | None = typer.Option(None, "--workers", help="DataLoader worker processes [0]."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run directory [runs/...]."),
     config_file: Path | None = typer.Option(None, "--config", "-c", help="A TOML config file."),
@@ -95,7 +103,8 @@ def run(
     flags = dict(
         arch=arch, loss=loss, dataset=dataset, data_root=data_root, image_size=image_size,
         channels=channels, batch_size=batch_size, steps=steps, epochs=epochs, d_steps=d_steps,
-        lr=lr, seed=seed, device=device, amp=amp, ema=ema, workers=workers, out=out,
+        lr=lr, seed=seed, device=device, amp=amp, ema=ema, compile=compile,
+        channels_last=channels_last, workers=workers, out=out,
     )  # fmt: skip
     if arch is None and resume is None and config_file is None:
         raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")

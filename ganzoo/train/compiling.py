@@ -1,0 +1,35 @@
+"""``--compile``: torch.compile on G and D in place, with a way back to eager.
+
+``nn.Module.compile`` compiles the module's ``__call__`` and leaves its state dict untouched (no
+``_orig_mod.`` prefix), so checkpoints of compiled and eager runs are interchangeable. A
+discriminator's ``forward_features`` (called directly by feature losses such as MMD) is compiled too.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..interfaces import Discriminator
+
+
+def compile_models(generator: nn.Module, discriminator: nn.Module) -> None:
+    generator.compile()
+    discriminator.compile()
+    if isinstance(discriminator, Discriminator):
+        discriminator.forward_features = torch.compile(discriminator.forward_features)  # type: ignore[method-assign]
+
+
+def uncompile_models(generator: nn.Module, discriminator: nn.Module) -> None:
+    for module in (generator, discriminator):
+        module._compiled_call_impl = None  # what nn.Module.compile sets
+    discriminator.__dict__.pop("forward_features", None)
+
+
+def is_compile_error(exc: BaseException) -> bool:
+    """Errors raised by Dynamo/Inductor (not by the user's model or loss itself)."""
+    module = type(exc).__module__
+    return (
+        module.startswith(("torch._dynamo", "torch._inductor"))
+        or "BackendCompilerFailed" in type(exc).__name__
+    )
