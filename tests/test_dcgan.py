@@ -8,7 +8,7 @@ from ganzoo_dcgan import DCGAN
 from ganzoo_dcgan.model import layout
 from torch import nn
 
-from ganzoo import ImageSpec, LeakyReLU, UsageError
+from ganzoo import ImageSpec, LeakyReLU, UsageError, layers
 
 
 def n_params(module: nn.Module) -> int:
@@ -87,7 +87,8 @@ def test_bad_parameters_are_usage_errors():
         DCGAN().build(ImageSpec(4, 32))
 
 
-def test_fused_and_unfused_discriminators_compute_the_same_function():
+def test_fused_and_unfused_discriminators_compute_the_same_function(monkeypatch):
+    monkeypatch.setattr(layers, "FUSED_IN_CPU_EAGER", True)  # the op itself, not the CPU shortcut
     torch.manual_seed(0)
     fused_g, fused_d = DCGAN(ndf=8, ngf=8, fused=True).build(ImageSpec(1, 32))
     _, plain_d = DCGAN(ndf=8, ngf=8, fused=False).build(ImageSpec(1, 32))
@@ -106,3 +107,15 @@ def test_fused_and_unfused_discriminators_compute_the_same_function():
         torch.testing.assert_close(a.grad, b.grad, atol=1e-5, rtol=1e-4, msg=name)
     for (name, a), b in zip(fused_d.named_buffers(), plain_d.buffers(), strict=True):
         torch.testing.assert_close(a.float(), b.float(), atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_the_fused_op_is_used_where_it_is_faster(monkeypatch):
+    calls = []
+    original = layers.fused_leaky_relu
+    monkeypatch.setattr(layers, "fused_leaky_relu", lambda *a: calls.append(1) or original(*a))
+    _, d = DCGAN(ndf=4, ngf=4).build(ImageSpec(1, 16))
+    d(torch.randn(2, 1, 16, 16))
+    assert calls == []  # CPU eager: native BatchNorm is faster
+    monkeypatch.setattr(layers, "FUSED_IN_CPU_EAGER", True)
+    d(torch.randn(2, 1, 16, 16))
+    assert len(calls) == 2  # the input block's LeakyReLU and the BN + LeakyReLU block
