@@ -64,6 +64,7 @@ class TrainConfig:
     amp: bool = False  # bf16 autocast (fp16 + grad scaling where bf16 is missing)
     compile: bool = False  # torch.compile G and D (eager fallback with a warning)
     channels_last: bool = False  # NHWC memory format for models and batches
+    sync_bn: bool = False  # SyncBatchNorm across DDP workers (CUDA only)
     ema: bool = False  # keep an exponential moving average of G
     ema_decay: float = 0.999
     deterministic: bool = False  # torch.use_deterministic_algorithms

@@ -74,7 +74,7 @@ class BatchNormLeakyReLU(nn.Module):
         self.negative_slope, self.fused = negative_slope, fused
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, C, H, W)
-        if not use_fused(x, self.fused):
+        if not use_fused(x, self.fused) or isinstance(self.bn, nn.SyncBatchNorm):
             return F.leaky_relu(self.bn(x), self.negative_slope)
         bn = self.bn
         if self.training:

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from .. import __version__
@@ -30,7 +31,9 @@ class GanzooGroup(TyperGroup):
         except GanzooError as exc:
             if os.environ.get(DEBUG_ENV):
                 raise
-            error_console().print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            error_console().print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(exc.exit_code) from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,13 @@ import typer
 
 from ..config import RunConfig, merge, parse_assignments, read_toml, resolve, resume_conflicts
 from ..errors import UsageError
+from ..train.distributed import (
+    check_nproc,
+    gather_objects,
+    init_from_env,
+    launch,
+    launched_by_torchrun,
+)
 from ..train.rundir import RunDir
 from ..train.trainer import Trainer
 from .console import console, error_console
@@ -97,6 +105,14 @@ def run(
         [], "--set", "-s", help="KEY=VALUE, e.g. loss.params.a=0."
     ),
     resume: Path | None = typer.Option(None, "--resume", help="Continue the run in RUN_DIR."),
+    nproc_per_node: int | None = typer.Option(
+        None,
+        "--nproc-per-node",
+        help="DDP workers on this machine (torch.distributed elastic launch).",
+    ),
+    master_port: int | None = typer.Option(
+        None, "--master-port", help="Rendezvous port [a free one]."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
 ) -> None:
     """Train ARCH with --loss on a dataset; writes a run directory (see docs/training.md)."""
@@ -119,20 +135,36 @@ def run(
     if dry_run:
         typer.echo(config.to_toml(), nl=False)
         return
+    ctx = init_from_env(config.train.device) if launched_by_torchrun() else None
     run_dir = RunDir(Path(config.out)) if config.out else RunDir.default_for(config)
+    run_dir = gather_objects(run_dir, ctx)[0]  # rank 0's name on every rank (timestamps differ)
     if resume is None and run_dir.last_checkpoint.exists():
         raise UsageError(
             f"{run_dir.root} already holds a run; continue it with --resume {run_dir.root} or pick another --out"
         )
     config.out = str(run_dir.root)
-    trainer = Trainer(config, run_dir, resume=resume is not None)
-    error_console().print(
-        f"training {config.model.name} / {config.loss.name} on {config.data.name} "
-        f"({trainer.components.spec.channels}x{trainer.components.spec.size}x{trainer.components.spec.size}) "
-        f"for {trainer.total_steps} steps on {trainer.device} -> {run_dir.root}",
-        highlight=False,
-    )
-    summary = trainer.fit()
+    if ctx is None and nproc_per_node is not None and nproc_per_node > 1:
+        check_nproc(nproc_per_node, config.train.device)
+        error_console().print(
+            f"launching {nproc_per_node} DDP workers: {config.model.name} / {config.loss.name} on "
+            f"{config.data.name}, batch {config.train.batch_size} per worker -> {run_dir.root}",
+            highlight=False,
+        )
+        launch(config.to_toml(), str(run_dir.root), resume is not None, nproc_per_node, master_port)
+        summary = json.loads(run_dir.summary.read_text())
+    else:
+        trainer = Trainer(config, run_dir, resume=resume is not None, dist=ctx)
+        if trainer.is_main:
+            spec = trainer.components.spec
+            error_console().print(
+                f"training {config.model.name} / {config.loss.name} on {config.data.name} "
+                f"({spec.channels}x{spec.size}x{spec.size}) for {trainer.total_steps} steps on "
+                f"{trainer.device}{f' x {ctx.world_size} workers' if ctx else ''} -> {run_dir.root}",
+                highlight=False,
+            )
+        summary = trainer.fit()
+        if not trainer.is_main:
+            return
     console().print(
         f"done: {summary['steps']} steps, {summary['img_per_s']:.0f} img/s, "
         f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",

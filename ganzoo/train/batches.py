@@ -1,5 +1,8 @@
 """Deterministic, resumable batch order: epoch ``e`` is a permutation seeded by ``(seed, e)``.
 
+Under DDP every rank computes the same permutation and reads its own slice of each global batch,
+so N ranks with batch B see exactly the images one process with batch N*B would.
+
 Resuming at ``(epoch, batch)`` regenerates the same permutation and skips what was consumed, so a
 resumed run sees exactly the batches a straight run would have seen.
 """
@@ -15,13 +18,17 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 class EpochBatchSampler(Sampler[list[int]]):
     """Yields index batches (``drop_last``) forever, epoch after epoch, from a given position."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, epoch: int = 0, batch: int = 0) -> None:
+    def __init__(
+        self, n: int, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1
+    ) -> None:
         self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.epoch, self.batch = epoch, batch  # the position of the next batch
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.batch = 0, 0  # the position of the next batch
 
     @property
     def batches_per_epoch(self) -> int:
-        return self.n // self.batch_size
+        """Steps per epoch: each consumes ``world_size`` batches, one per rank."""
+        return self.n // (self.batch_size * self.world_size)
 
     def permutation(self, epoch: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
@@ -31,7 +38,8 @@ class EpochBatchSampler(Sampler[list[int]]):
         while True:
             order = self.permutation(self.epoch)
             while self.batch < self.batches_per_epoch:
-                start = self.batch * self.batch_size
+                # rank r reads the r-th slice of global batch b (as DistributedSampler would)
+                start = (self.batch * self.world_size + self.rank) * self.batch_size
                 self.batch += 1
                 yield order[start : start + self.batch_size].tolist()
             self.epoch, self.batch = self.epoch + 1, 0

@@ -17,15 +17,17 @@ from rich.progress import (
 
 
 class TrainingProgress:
-    def __init__(self, total: int, start: int, interactive: bool | None = None) -> None:
-        self.total, self.start = total, start
+    def __init__(
+        self, total: int, start: int, interactive: bool | None = None, quiet: bool = False
+    ) -> None:
+        self.total, self.start, self.quiet = total, start, quiet  # quiet: DDP ranks other than 0
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self.console = Console(stderr=True)
         self._bar: Progress | None = None
         self._task: Any = None
 
     def __enter__(self) -> TrainingProgress:
-        if self.interactive:
+        if self.interactive and not self.quiet:
             self._bar = Progress(
                 TextColumn("[bold]step"),
                 MofNCompleteColumn(),
@@ -54,7 +56,7 @@ class TrainingProgress:
         stats = f"d {row['d_loss']:.4f}  g {row['g_loss']:.4f}  {row['img_per_s']:.0f} img/s"
         if self._bar is not None:
             self._bar.update(self._task, completed=row["step"], stats=stats)
-        else:
+        elif not self.quiet:
             self.console.print(f"step {row['step']}/{self.total}  {stats}", highlight=False)
 
     def message(self, text: str) -> None:

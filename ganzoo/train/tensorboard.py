@@ -9,7 +9,10 @@ from typing import Any
 class TensorBoardLog:
     """Writes each metrics row as scalars under ``RUN/tensorboard``; a no-op without tensorboard."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None) -> None:
+        if folder is None:  # not the main process
+            self.writer = None
+            return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # optional: metrics.jsonl has the same numbers

@@ -8,6 +8,7 @@ before any checkpoint can store it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import random
@@ -23,12 +24,21 @@ from torch import Tensor
 
 from .. import __version__
 from ..config import RunConfig
-from ..errors import GanzooError
+from ..errors import GanzooError, UsageError
+from ..interfaces import Discriminator, Generator
 from . import checkpoint as ckpt
 from .batches import EpochBatchSampler, batch_loader
 from .build import Components, build_models, image_spec, load_dataset
 from .compiling import compile_models, is_compile_error, uncompile_models
 from .device import amp_dtype, autocast, peak_memory_mb, resolve_device
+from .distributed import (
+    DistContext,
+    DistributedDiscriminator,
+    DistributedGenerator,
+    all_reduce_mean,
+    any_rank,
+    gather_objects,
+)
 from .ema import EMA
 from .images import save_grid
 from .progress import TrainingProgress
@@ -51,11 +61,20 @@ class NonFiniteLoss(GanzooError):
 class Trainer:
     """Trains ``config`` into ``run_dir``; ``resume`` continues from its last checkpoint."""
 
-    def __init__(self, config: RunConfig, run_dir: RunDir, *, resume: bool = False) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        run_dir: RunDir,
+        *,
+        resume: bool = False,
+        dist: DistContext | None = None,
+    ) -> None:
         self.config, self.run_dir = config, run_dir
+        self.dist = dist if dist is not None and dist.world_size > 1 else None
+        self.is_main = self.dist is None or self.dist.is_main
         train = config.train
-        self.device = resolve_device(train.device)
-        seed_everything(train.seed)
+        self.device = dist.device if dist is not None else resolve_device(train.device)
+        seed_everything(train.seed)  # the same initial weights on every rank
         if train.deterministic:
             torch.use_deterministic_algorithms(True)
         spec, dataset_plugin = image_spec(config)
@@ -70,6 +89,18 @@ class Trainer:
         self.memory_format = memory_format
         self.g = self.components.generator.to(self.device, memory_format=memory_format)
         self.d = self.components.discriminator.to(self.device, memory_format=memory_format)
+        if train.sync_bn:
+            if self.device.type != "cuda":
+                raise UsageError("train.sync_bn needs CUDA (SyncBatchNorm has no CPU kernel)")
+            self.g = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.g)
+            self.d = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.d)
+        # what the step calls: DDP wrappers under torch.distributed, the modules themselves otherwise
+        self.g_train: Generator = self.g
+        self.d_train: Discriminator = self.d
+        if self.dist is not None:
+            self.g_train = DistributedGenerator(self.g, self.dist)
+            self.d_train = DistributedDiscriminator(self.d, self.dist)
+            seed_everything(train.seed + self.dist.rank)  # each rank its own latents
         self.loss = self.components.loss
         betas = (train.beta1, train.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=train.lr, betas=betas)
@@ -79,7 +110,14 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(
             self.device.type, enabled=train.amp and amp_dtype(self.device) == torch.float16
         )
-        self.sampler = EpochBatchSampler(len(self.dataset), train.batch_size, train.seed)  # type: ignore[arg-type]
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        self.sampler = EpochBatchSampler(
+            len(self.dataset),  # type: ignore[arg-type]
+            train.batch_size,
+            train.seed,
+            rank=rank,
+            world_size=world,
+        )
         self.total_steps = total_steps(config, self.sampler.batches_per_epoch)
         self.step, self.images_seen, self.train_seconds = 0, 0, 0.0
         self.position = (0, 0)  # (epoch, batch) of the next real batch the trainer consumes
@@ -88,7 +126,7 @@ class Trainer:
         self.fixed_z = self.g.sample_latent(config.log.samples, generator=fixed).to(self.device)
         if resume:
             self._restore()
-        self._stop_requested = False
+        self._stop_requested = self._synced_stop = False
         self.compile_seconds: float | None = None
         if train.compile:
             compile_models(self.g, self.d)
@@ -147,11 +185,12 @@ class Trainer:
             with autocast(self.device, amp):
                 if i < d_steps - 1:
                     with torch.no_grad():
-                        fake = self.g(z)
+                        fake = self.g_train(z)
                 else:
-                    fake = self.g(z)  # (B, C, H, W), kept with its graph for the G step
+                    fake = self.g_train(z)  # (B, C, H, W), kept with its graph for the G step
                 d_loss = self._scalar(
-                    self.loss.discriminator_loss(self.d, real, fake.detach()), "discriminator_loss"
+                    self.loss.discriminator_loss(self.d_train, real, fake.detach()),
+                    "discriminator_loss",
                 )
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler.scale(d_loss).backward()
@@ -159,10 +198,11 @@ class Trainer:
         # D's weights are constants in G's step: no gradients for them (the next D step would
         # discard them anyway), which saves a third of D's backward
         self.d.requires_grad_(False)
+        no_sync = self.d_train.ddp.no_sync() if self.dist else contextlib.nullcontext()
         try:
-            with autocast(self.device, amp):
+            with autocast(self.device, amp), no_sync:
                 g_loss = self._scalar(
-                    self.loss.generator_loss(self.d, real, fake), "generator_loss"
+                    self.loss.generator_loss(self.d_train, real, fake), "generator_loss"
                 )
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler.scale(g_loss).backward()
@@ -196,23 +236,24 @@ class Trainer:
         self.position = (
             (epoch + 1, 0) if index == self.sampler.batches_per_epoch else (epoch, index)
         )
-        self.images_seen += batch.shape[0]
+        self.images_seen += batch.shape[0] * (self.dist.world_size if self.dist else 1)
         return batch.to(self.device, non_blocking=True, memory_format=self.memory_format)
 
     # ---- the loop -------------------------------------------------------------------------
     def fit(self, progress: TrainingProgress | None = None) -> dict[str, Any]:
         log = self.config.log
-        self.run_dir.write_start(self.config, self.components.entries, fresh=self.step == 0)
+        if self.is_main:
+            self.run_dir.write_start(self.config, self.components.entries, fresh=self.step == 0)
         self.sampler.epoch, self.sampler.batch = self.position
         batches = iter(batch_loader(self.dataset, self.sampler, self.config.data.workers))
-        progress = progress or TrainingProgress(self.total_steps, self.step)
+        progress = progress or TrainingProgress(self.total_steps, self.step, quiet=not self.is_main)
         sums = torch.zeros(2, device=self.device)
         interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
         previous_handler = signal.signal(signal.SIGINT, self._request_stop)
-        self.tensorboard = TensorBoardLog(self.run_dir.tensorboard)
+        self.tensorboard = TensorBoardLog(self.run_dir.tensorboard if self.is_main else None)
         try:
             with progress:
-                while self.step < self.total_steps and not self._stop_requested:
+                while self.step < self.total_steps and not self._should_stop():
                     if self.config.train.compile and self.compile_seconds is None:
                         d_loss, g_loss = self._first_compiled_step(batches)
                         # compile warm-up is reported apart, not averaged into img/s
@@ -226,7 +267,8 @@ class Trainer:
                     if self.step % log.every and self.step != self.total_steps:
                         continue
                     seconds = time.perf_counter() - tick  # .tolist() below syncs the device
-                    d_mean, g_mean = (sums / interval_steps).tolist()
+                    d_mean, g_mean = all_reduce_mean(sums / interval_steps, self.dist).tolist()
+                    self._synced_stop = any_rank(self._stop_requested, self.dist, self.device)
                     self.train_seconds += seconds
                     row = self._log_row(d_mean, g_mean, self.images_seen - interval_images, seconds)
                     self._check_finite(row)
@@ -237,26 +279,33 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous_handler)
             self.tensorboard.close()
-        if self._stop_requested:
+        if self._should_stop():
             self.save_checkpoint()
             raise Interrupted(
                 f"interrupted at step {self.step}; checkpoint saved, continue with "
                 f"`ganzoo run --resume {self.run_dir.root}`"
             )
         self.save_checkpoint()
+        if not self.is_main:
+            return {}
         self.save_samples()
         plot_losses(self.run_dir)
         return self._write_summary()
 
+    def _should_stop(self) -> bool:
+        """Ctrl-C: at once alone; under DDP at the next log interval, on every rank together."""
+        return self._synced_stop if self.dist else self._stop_requested
+
     def _side_work(self) -> None:
         """Samples and checkpoints at their intervals (only ever after a finite-loss check)."""
         log = self.config.log
-        if self.step % log.sample_every == 0:
+        if self.step % log.sample_every == 0 and self.is_main:
             self.save_samples()
         if self.step % log.checkpoint_every == 0:
             self.save_checkpoint()
             self.save_checkpoint(self.run_dir.step_checkpoint(self.step))
-            self._prune_checkpoints()
+            if self.is_main:
+                self._prune_checkpoints()
 
     def _request_stop(self, signum: int, frame: object) -> None:
         if self._stop_requested:  # a second Ctrl-C: stop now, without the checkpoint
@@ -275,8 +324,9 @@ class Trainer:
             "images_seen": self.images_seen,
             "train_seconds": round(self.train_seconds, 3),
         }
-        self.run_dir.append_metrics(row)
-        self.tensorboard.write(row)
+        if self.is_main:
+            self.run_dir.append_metrics(row)
+            self.tensorboard.write(row)
         return row
 
     def _check_finite(self, row: dict[str, Any]) -> None:
@@ -314,10 +364,15 @@ class Trainer:
             tensors.update(ckpt.with_prefix("ema", ckpt.module_state(self.ema.model)))
         opt_g, opt_g_meta = ckpt.optimizer_state(self.opt_g)
         opt_d, opt_d_meta = ckpt.optimizer_state(self.opt_d)
-        rng, rng_meta = ckpt.rng_state()
+        rng_by_rank = gather_objects(ckpt.rng_state(), self.dist)  # every rank draws its own
+        if not self.is_main:
+            return
+        rng, rng_meta = rng_by_rank[0]
         tensors.update(ckpt.with_prefix("opt_g", opt_g))
         tensors.update(ckpt.with_prefix("opt_d", opt_d))
         tensors.update(ckpt.with_prefix("rng", rng))
+        for rank, (other, _) in enumerate(rng_by_rank[1:], start=1):
+            tensors.update(ckpt.with_prefix(f"rng_rank{rank}", other))
         meta = {
             "step": self.step,
             "images_seen": self.images_seen,
@@ -330,6 +385,8 @@ class Trainer:
             "opt_g": opt_g_meta,
             "opt_d": opt_d_meta,
             "rng": rng_meta,
+            "rng_ranks": [meta for _, meta in rng_by_rank],
+            "world_size": len(rng_by_rank),
         }
         ckpt.atomic_save(tensors, path or self.run_dir.last_checkpoint, meta)
 
@@ -342,7 +399,16 @@ class Trainer:
             self.ema.model.load_state_dict(ema_state)
         ckpt.load_optimizer_state(self.opt_g, ckpt.strip_prefix("opt_g", tensors), meta["opt_g"])
         ckpt.load_optimizer_state(self.opt_d, ckpt.strip_prefix("opt_d", tensors), meta["opt_d"])
-        ckpt.load_rng_state(ckpt.strip_prefix("rng", tensors), meta["rng"])
+        world = self.dist.world_size if self.dist else 1
+        if meta.get("world_size", 1) != world:
+            raise UsageError(
+                f"cannot resume {self.run_dir.root}: it was trained by {meta.get('world_size', 1)} "
+                f"worker(s), now {world}; resume with the same --nproc-per-node"
+            )
+        rank = self.dist.rank if self.dist else 0
+        prefix = "rng" if rank == 0 else f"rng_rank{rank}"
+        rng_meta = meta["rng"] if rank == 0 else meta["rng_ranks"][rank]
+        ckpt.load_rng_state(ckpt.strip_prefix(prefix, tensors), rng_meta)
         self.step, self.images_seen = meta["step"], meta["images_seen"]
         self.train_seconds = meta["train_seconds"]
         self.position = tuple(meta["position"])  # type: ignore[assignment]

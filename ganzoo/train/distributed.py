@@ -1,0 +1,216 @@
+"""Data-parallel training on ``torch.distributed``: DDP for G and D, launched by torchrun's
+elastic launcher (``ganzoo run --nproc-per-node N``) or by ``torchrun -m ganzoo run ...``.
+
+Every rank draws its own latents (seed + rank) and reads its own slice of each global batch
+(see :class:`~ganzoo.train.batches.EpochBatchSampler`); gradients are averaged by DDP, so N workers
+with batch B take the same step as one worker with batch N*B (BatchNorm statistics aside, which
+are per worker unless ``train.sync_bn`` converts them to SyncBatchNorm on CUDA).
+Rank 0 alone writes logs, samples, checkpoints and the summary.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.distributed.elastic.multiprocessing.errors import record
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from ..errors import GanzooError, UsageError
+from ..interfaces import Discriminator, Generator
+
+
+@dataclass(frozen=True)
+class DistContext:
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def launched_by_torchrun() -> bool:
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def init_from_env(device_name: str) -> DistContext:
+    """Join the process group torchrun (or our launcher) set up: NCCL on GPUs, gloo on CPU."""
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ["LOCAL_RANK"])
+    use_cuda = (
+        device_name in ("auto", "cuda")
+        and torch.cuda.is_available()
+        or device_name.startswith("cuda")
+    )
+    if use_cuda:
+        if local_rank >= torch.cuda.device_count():
+            raise UsageError(
+                f"local rank {local_rank} has no GPU ({torch.cuda.device_count()} visible); "
+                "start fewer processes per node or use --device cpu"
+            )
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world)
+    return DistContext(rank, world, local_rank, device)
+
+
+def all_reduce_mean(values: Tensor, ctx: DistContext | None) -> Tensor:
+    if ctx is None or ctx.world_size == 1:
+        return values
+    values = values.clone()
+    dist.all_reduce(values)
+    return values / ctx.world_size
+
+
+def any_rank(flag: bool, ctx: DistContext | None, device: torch.device) -> bool:
+    """True on every rank when ``flag`` is true on any (so all ranks stop at the same step)."""
+    if ctx is None or ctx.world_size == 1:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+class _Features(nn.Module):
+    """DDP wraps ``forward``; route it to ``forward_features`` so feature losses sync too."""
+
+    def __init__(self, discriminator: Discriminator) -> None:
+        super().__init__()
+        self.discriminator = discriminator
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.discriminator.forward_features(x)
+
+
+class DistributedDiscriminator(Discriminator):
+    """A Discriminator whose calls go through DDP (gradient averaging across ranks)."""
+
+    def __init__(self, discriminator: Discriminator, ctx: DistContext) -> None:
+        super().__init__()
+        ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+        self.ddp = DDP(_Features(discriminator), device_ids=ids)
+
+    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.ddp(x)
+
+
+class DistributedGenerator(Generator):
+    def __init__(self, generator: Generator, ctx: DistContext) -> None:
+        super().__init__()
+        self.latent_dim = generator.latent_dim
+        self.inner = generator
+        ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+        self.ddp = DDP(generator, device_ids=ids)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.ddp(z)
+
+    def sample_latent(self, n: int, **kwargs: Any) -> Tensor:
+        return self.inner.sample_latent(n, **kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_port(port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise UsageError(
+                f"port {port} is in use; pick another --master-port or leave it out"
+            ) from None
+
+
+def check_nproc(nproc: int, device_name: str) -> None:
+    if nproc < 1:
+        raise UsageError(f"--nproc-per-node must be >= 1, got {nproc}")
+    wants_cuda = device_name.startswith("cuda") or (
+        device_name == "auto" and torch.cuda.is_available()
+    )
+    if wants_cuda and nproc > torch.cuda.device_count():
+        raise UsageError(
+            f"--nproc-per-node {nproc} but only {torch.cuda.device_count()} GPU(s); "
+            "start at most one process per GPU, or use --device cpu (gloo)"
+        )
+
+
+def launch(
+    config_toml: str, run_dir: str, resume: bool, nproc: int, master_port: int | None
+) -> None:
+    """Start ``nproc`` local workers with torch.distributed's elastic launcher (what torchrun uses)."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    if master_port is not None:
+        check_port(master_port)
+    port = master_port or free_port()
+    launch_config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        rdzv_backend="c10d",
+        rdzv_endpoint=f"127.0.0.1:{port}",
+        run_id=f"ganzoo-{port}",
+        max_restarts=0,
+        monitor_interval=0.1,
+        start_method="spawn",
+    )
+    try:
+        elastic_launch(launch_config, worker_main)(config_toml, run_dir, resume)
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()  # the root cause, not the peers it took down
+        message = failure.message
+        if isinstance(message, dict):  # the error file @record wrote
+            message = message.get("message", "")
+        message = str(message or "")
+        last = os.path.join(run_dir, "checkpoints", "last.safetensors")
+        kept = (
+            f"the last good checkpoint is {last}"
+            if os.path.exists(last)
+            else "no checkpoint was written"
+        )
+        raise GanzooError(
+            f"worker rank {rank} failed (exit {failure.exitcode}): {message.strip().splitlines()[-1] if message else 'see its log'}; "
+            f"the other workers were stopped; {kept}"
+        ) from None
+
+
+@record
+def worker_main(config_toml: str, run_dir: str, resume: bool) -> None:
+    """One worker: join the group, train, leave. Runs in a process the launcher spawned."""
+    from pathlib import Path
+
+    from ..config import RunConfig, merge, resolve, tomllib
+    from .rundir import RunDir
+    from .trainer import Trainer
+
+    config = resolve(base=merge(RunConfig().to_dict(), tomllib.loads(config_toml)))
+    ctx = init_from_env(config.train.device)
+    try:
+        Trainer(config, RunDir(Path(run_dir)), resume=resume, dist=ctx).fit()
+    finally:
+        dist.destroy_process_group()
+
+
+def gather_objects(obj: Any, ctx: DistContext | None) -> list[Any]:
+    """``[obj of rank 0, obj of rank 1, ...]`` on every rank (just ``[obj]`` alone)."""
+    if ctx is None or ctx.world_size == 1:
+        return [obj]
+    out: list[Any] = [None] * ctx.world_size
+    dist.all_gather_object(out, obj)
+    return out
