@@ -159,6 +159,8 @@ def launch(
     if master_port is not None:
         check_port(master_port)
     port = master_port or free_port()
+    # as torchrun does: split the cores between workers rather than oversubscribing them
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     launch_config = LaunchConfig(
         min_nodes=1,
         max_nodes=1,
