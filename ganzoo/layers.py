@@ -33,27 +33,34 @@ def leaky_relu(
     scale: Tensor | None = None,
     shift: Tensor | None = None,
     fused: bool = True,
+    inplace: bool = False,
 ) -> Tensor:
-    """``leaky_relu(x * scale[c] + shift[c])``; the single LeakyReLU entry point of ganzoo."""
+    """``leaky_relu(x * scale[c] + shift[c])``; the single LeakyReLU entry point of ganzoo.
+
+    ``inplace`` lets the plain path overwrite ``x`` (saves an allocation per layer; only for
+    inputs nobody else reads, such as a conv's fresh output). The fused op is never in place.
+    """
     if use_fused(x, fused):
         return fused_leaky_relu(x, scale, shift, negative_slope)
     shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
     if scale is not None:
-        x = x * scale.view(shape)
+        x, inplace = x * scale.view(shape), True  # a fresh tensor now
     if shift is not None:
-        x = x + shift.view(shape)
-    return F.leaky_relu(x, negative_slope)
+        x, inplace = x + shift.view(shape), True
+    return F.leaky_relu(x, negative_slope, inplace=inplace)
 
 
 class LeakyReLU(nn.Module):
     """LeakyReLU through :func:`leaky_relu`; ``negative_slope`` 0.2 as in DCGAN."""
 
-    def __init__(self, negative_slope: float = 0.2, fused: bool = True) -> None:
+    def __init__(
+        self, negative_slope: float = 0.2, fused: bool = True, inplace: bool = False
+    ) -> None:
         super().__init__()
-        self.negative_slope, self.fused = negative_slope, fused
+        self.negative_slope, self.fused, self.inplace = negative_slope, fused, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return leaky_relu(x, self.negative_slope, fused=self.fused)
+        return leaky_relu(x, self.negative_slope, fused=self.fused, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}, fused={self.fused}"
@@ -75,7 +82,7 @@ class BatchNormLeakyReLU(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, C, H, W)
         if not use_fused(x, self.fused) or isinstance(self.bn, nn.SyncBatchNorm):
-            return F.leaky_relu(self.bn(x), self.negative_slope)
+            return F.leaky_relu(self.bn(x), self.negative_slope, inplace=True)  # BN's fresh output
         bn = self.bn
         if self.training:
             var, mean = torch_var_mean(x)

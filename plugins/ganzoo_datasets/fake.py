@@ -16,8 +16,14 @@ class FakeImages(TorchDataset[Tensor]):
     """``length`` images of uniform noise; item ``i`` is drawn from a generator seeded ``seed + i``,
     so it is the same on every call, in every worker process."""
 
+    #: datasets up to this size are drawn once into memory (the training hot path then only indexes)
+    CACHE_BYTES = 256 * 2**20
+
     def __init__(self, length: int, seed: int, channels: int, size: int) -> None:
         self.length, self.seed, self.shape = length, seed, (channels, size, size)
+        self._cache: Tensor | None = None
+        if length * channels * size * size * 4 <= self.CACHE_BYTES:
+            self._cache = torch.stack([self._draw(i) for i in range(length)])  # (N, C, H, W)
 
     def __len__(self) -> int:
         return self.length
@@ -26,6 +32,9 @@ class FakeImages(TorchDataset[Tensor]):
         if not -self.length <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} fake images")
         index %= self.length
+        return self._cache[index] if self._cache is not None else self._draw(index)
+
+    def _draw(self, index: int) -> Tensor:
         generator = torch.Generator().manual_seed((self.seed + index) % 2**64)
         return torch.rand(self.shape, generator=generator).mul_(2.0).sub_(1.0)
 

@@ -91,7 +91,7 @@ class DCGANDiscriminator(Discriminator):
         for i in range(n_blocks):  # each block: (B, c, s, s) -> (B, w, s/2, s/2)
             layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
             if i == 0:  # no BatchNorm on the input block (paper, section 3)
-                layers.append(LeakyReLU(negative_slope, fused))
+                layers.append(LeakyReLU(negative_slope, fused, inplace=True))  # on conv's output
             else:  # BatchNorm's affine is fused into the LeakyReLU kernel when fused
                 layers.append(BatchNormLeakyReLU(width, negative_slope, fused))
             in_ch, width = width, width * 2

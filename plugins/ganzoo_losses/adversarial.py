@@ -22,9 +22,10 @@ class BCELoss(LogitLoss):
         self.label_smoothing = label_smoothing
 
     def d_loss_from_logits(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        real_target = torch.full_like(real_logits, 1.0 - self.label_smoothing)
+        # float32 targets: under bf16 autocast a target of 0.9 would otherwise become 0.8984
+        real_target = torch.full_like(real_logits, 1.0 - self.label_smoothing, dtype=torch.float32)
         return F.binary_cross_entropy_with_logits(
-            real_logits, real_target
+            real_logits.float(), real_target
         ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
     def g_loss_from_logits(self, fake_logits: Tensor) -> Tensor:
