@@ -1,9 +1,11 @@
 """Training-step speed: ganzoo's ``Trainer.train_step`` against the same DCGAN written by hand.
 
-Both sides run in one process, interleaved: for every (size, mode) both are built, warmed up, then
-timed in ``--rounds`` alternating rounds of ``--steps`` steps each (the side that goes first
-alternates too), and each side's figure is the median of its rounds, so a noisy machine hits both
-alike. Warm-up steps are never timed.
+Both sides run in one process, interleaved: for every (size, mode) both are built, warmed up
+(warm-up steps are never timed), then timed in ``--rounds`` alternating rounds (the side that goes
+first alternates too) of ``--steps`` steps each, or more for fast sizes so that a round lasts
+``--min-round-seconds``. Each side's figure is the median of its rounds, so a noisy machine hits
+both alike. On a shared machine, a round waits until other processes are quiet, and a round
+during which they used more than ``--max-foreign-load`` cores is run again (``--retries``).
 
 * hand: ``benchmarks/hand_dcgan.py`` (plain PyTorch, no ganzoo), real batches indexed from an
   in-memory tensor holding the very images ganzoo's ``fake`` dataset serves;
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -66,10 +69,24 @@ MODES: dict[str, Mode] = {
             ("train.amp=true",),
             "torch.autocast bfloat16, eager",
         ),
-        # Once ganzoo has a compile switch (say train.compile), compiling is one entry each:
-        # Mode("compile", HandOptions(compile=True), ("train.compile=true",), "torch.compile fp32"),
-        # Mode("compile+bf16", HandOptions(torch.bfloat16, compile=True),
-        #      ("train.compile=true", "train.amp=true"), "torch.compile + bf16 autocast"),
+        Mode(
+            "compile",
+            HandOptions(compile=True),
+            ("train.compile=true",),
+            "torch.compile of G and D, fp32",
+        ),
+        Mode(
+            "compile+bf16",
+            HandOptions(autocast_dtype=torch.bfloat16, compile=True),
+            ("train.compile=true", "train.amp=true"),
+            "torch.compile of G and D + bf16 autocast",
+        ),
+        Mode(
+            "compile+bf16+cl",
+            HandOptions(autocast_dtype=torch.bfloat16, compile=True),
+            ("train.compile=true", "train.amp=true", "train.channels_last=true"),
+            "ganzoo also channels-last; the hand loop as in compile+bf16",
+        ),
     )
 }
 
@@ -110,14 +127,51 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(step: Callable[[], Any], steps: int, device: torch.device) -> float:
-    """Seconds for ``steps`` calls of ``step``, the device drained before and after."""
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes have used (``/proc/stat``, steal included); None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Timing:
+    seconds: float
+    foreign_load: float  # cores busy with other processes (or stolen) meanwhile; 0 when unknown
+
+
+def time_steps(step: Callable[[], Any], steps: int, device: torch.device) -> Timing:
+    """``steps`` calls of ``step``, the device drained before and after."""
     sync(device)
+    busy, own = busy_cpu_seconds(), time.process_time()
     start = time.perf_counter()
     for _ in range(steps):
         step()
     sync(device)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    busy_after, own_after = busy_cpu_seconds(), time.process_time()
+    foreign = 0.0
+    if busy is not None and busy_after is not None:
+        foreign = max(0.0, (busy_after - busy) - (own_after - own)) / seconds
+    return Timing(seconds, foreign)
+
+
+def wait_for_quiet(max_load: float, patience: float) -> float:
+    """Sleep until other processes use at most ``max_load`` cores over half a second, or until
+    ``patience`` seconds have passed; returns the seconds waited."""
+    waited = 0.0
+    while waited < patience:
+        before = busy_cpu_seconds()
+        if before is None:
+            return waited
+        time.sleep(0.5)
+        waited += 0.5
+        if (busy_cpu_seconds() or 0.0) - before <= max_load * 0.5:
+            break
+    return waited
 
 
 def bench_one(size: int, mode: Mode, args: argparse.Namespace) -> dict[str, Any]:
@@ -135,14 +189,30 @@ def bench_one(size: int, mode: Mode, args: argparse.Namespace) -> dict[str, Any]
         if ours != theirs:
             raise SystemExit(f"{size}x{size}: G/D parameters differ: ganzoo {ours}, hand {theirs}")
         sides: dict[str, Callable[[], Any]] = {"hand": hand.step, "ganzoo": ganzoo_step}
-        for step in sides.values():
-            time_steps(step, args.warmup, device)
+        # warm-up, one step at a time: the fastest step sets how many steps a round needs
+        # (with compile, the first step compiles: its time is reported apart as warm-up)
+        warmup: dict[str, list[float]] = {
+            name: [time_steps(step, 1, device).seconds for _ in range(max(1, args.warmup))]
+            for name, step in sides.items()
+        }
+        fastest = min(min(times) for times in warmup.values())
+        steps = max(args.steps, math.ceil(args.min_round_seconds / fastest))
         rates: dict[str, list[float]] = {"hand": [], "ganzoo": []}
-        for r in range(args.rounds):
+        loads: list[float] = []
+        discarded, r, waited = 0, 0, 0.0
+        while len(loads) < args.rounds:
             order = ["hand", "ganzoo"] if r % 2 == 0 else ["ganzoo", "hand"]
-            for name in order:
-                seconds = time_steps(sides[name], args.steps, device)
-                rates[name].append(args.steps * args.batch_size / seconds)
+            r += 1
+            waited += wait_for_quiet(args.max_foreign_load, args.patience)
+            timings = {name: time_steps(sides[name], steps, device) for name in order}
+            load = max(t.foreign_load for t in timings.values())
+            if load > args.max_foreign_load and discarded < args.retries:
+                # another process took CPU time meanwhile: this round says little, run it again
+                discarded += 1
+                continue
+            loads.append(load)
+            for name, t in timings.items():
+                rates[name].append(steps * args.batch_size / t.seconds)
     hand_rate, ganzoo_rate = statistics.median(rates["hand"]), statistics.median(rates["ganzoo"])
     paired = [g / h for g, h in zip(rates["ganzoo"], rates["hand"], strict=True)]
     return {
@@ -153,8 +223,14 @@ def bench_one(size: int, mode: Mode, args: argparse.Namespace) -> dict[str, Any]
         "ratio": ganzoo_rate / hand_rate,
         "ratio_min": min(paired),
         "ratio_max": max(paired),
+        "steps_per_round": steps,
+        "warmup_seconds": {name: round(sum(times), 2) for name, times in warmup.items()},
+        "foreign_load": statistics.median(loads),
+        "rounds_discarded": discarded,
+        "seconds_waited_for_quiet": waited,
         "hand_rounds": rates["hand"],
         "ganzoo_rounds": rates["ganzoo"],
+        "foreign_load_rounds": loads,
         "parameters": {"generator": ours[0], "discriminator": ours[1]},
     }
 
@@ -187,14 +263,53 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def ganzoo_revision() -> dict[str, Any]:
+    """ganzoo's version and, in a git checkout, its commit (with ``dirty`` for local edits)."""
+    import subprocess
+
+    from ganzoo import __version__
+
+    info: dict[str, Any] = {"version": __version__}
+    root = Path(__file__).resolve().parent.parent
+    try:
+        git = ["git", "-C", str(root)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--", "ganzoo", "plugins"],
+            capture_output=True,
+            text=True,
+        )
+        if commit.returncode == 0:
+            info["commit"] = commit.stdout.strip()
+            info["dirty"] = bool(status.stdout.strip())
+    except OSError:
+        pass
+    return info
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
-    header = f"{'size':>5}  {'mode':<13}{'hand img/s':>11}{'ganzoo img/s':>14}{'ratio':>7}  rounds"
-    print(header)
-    print("-" * len(header))
+    """A Markdown table: medians of the rounds, the spread of the per-round ratios, both sides
+    against the hand loop's fp32 eager figure of the same size (when measured), the warm-up
+    (compile) seconds of each side, how busy the machine was and rounds redone."""
+    eager = {r["size"]: r["hand_img_s"] for r in rows if r["mode"] == "eager"}
+    print(
+        "| size | mode | hand img/s | ganzoo img/s | ganzoo/hand | per-round "
+        "| hand / hand eager | ganzoo / hand eager | warm-up s (hand, ganzoo) | other load | redone |"
+    )
+    print("|---:|:---|---:|---:|---:|:---:|---:|---:|:---:|---:|---:|")
     for r in rows:
+        base = eager.get(r["size"])
+        rel = (
+            (f"{r['hand_img_s'] / base:.2f}x", f"{r['ganzoo_img_s'] / base:.2f}x")
+            if base
+            else ("-", "-")
+        )
+        warm = r.get("warmup_seconds", {})
         print(
-            f"{r['size']:>5}  {r['mode']:<13}{r['hand_img_s']:>11.1f}{r['ganzoo_img_s']:>14.1f}"
-            f"{r['ratio']:>7.3f}  {r['ratio_min']:.2f}-{r['ratio_max']:.2f}"
+            f"| {r['size']} | {r['mode']} | {r['hand_img_s']:.1f} | {r['ganzoo_img_s']:.1f} "
+            f"| {r['ratio']:.3f} | {r['ratio_min']:.2f}-{r['ratio_max']:.2f} | {rel[0]} | {rel[1]} "
+            f"| {warm.get('hand', 0):.1f}, {warm.get('ganzoo', 0):.1f} "
+            f"| {r['foreign_load']:.2f} | {r['rounds_discarded']} |"
         )
 
 
@@ -202,13 +317,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="28,32,64", help="image sizes, comma-separated")
     p.add_argument("--modes", default="eager,bf16", help=f"comma-separated, of: {', '.join(MODES)}")
-    p.add_argument("--steps", type=int, default=10, help="timed steps per round and side")
+    p.add_argument("--steps", type=int, default=5, help="timed steps per round and side, at least")
+    p.add_argument(
+        "--min-round-seconds",
+        type=float,
+        default=1.0,
+        help="more steps per round for fast sizes, so one side's round lasts this long",
+    )
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians are reported")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps per side first")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps per side first (>= 1)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--channels", type=int, default=3)
     p.add_argument("--data-length", type=int, default=1024, help="images in the fake dataset")
     p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--max-foreign-load",
+        type=float,
+        default=0.2,
+        help="redo a round when other processes used more than this many cores meanwhile",
+    )
+    p.add_argument("--retries", type=int, default=10, help="rounds redone at most, per row")
+    p.add_argument(
+        "--patience",
+        type=float,
+        default=60.0,
+        help="before each round, wait up to this many seconds for other processes to go quiet",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
     args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -231,7 +365,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"batch {args.batch_size}, {args.channels} channels, device {args.device}; "
-        f"{args.rounds} rounds x {args.steps} steps per side after {args.warmup} warm-up steps"
+        f"{args.rounds} rounds x max({args.steps} steps, {args.min_round_seconds:g} s) per side, "
+        f"after {args.warmup} warm-up steps"
     )
     started = time.perf_counter()
     rows = []
@@ -241,7 +376,9 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(row)
             print(
                 f"  {size}x{size} {name}: hand {row['hand_img_s']:.1f}, ganzoo "
-                f"{row['ganzoo_img_s']:.1f} img/s, ratio {row['ratio']:.3f}",
+                f"{row['ganzoo_img_s']:.1f} img/s, ratio {row['ratio']:.3f} "
+                f"({row['rounds_discarded']} rounds redone, "
+                f"{row['seconds_waited_for_quiet']:.0f} s waited for a quiet machine)",
                 flush=True,
             )
     print()
@@ -252,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
             "machine": info,
+            "ganzoo": ganzoo_revision(),
             "settings": {
                 k: v for k, v in vars(args).items() if k not in ("json", "size_list", "mode_list")
             },

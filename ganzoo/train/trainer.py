@@ -9,7 +9,6 @@ before any checkpoint can store it.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import random
 import signal
@@ -22,11 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import __version__
 from ..config import RunConfig
 from ..errors import GanzooError, UsageError
 from ..interfaces import Discriminator, Generator
-from . import checkpoint as ckpt
 from .batches import EpochBatchSampler, batch_loader
 from .build import Components, build_models, image_spec, load_dataset
 from .compiling import compile_models, is_compile_error, uncompile_models
@@ -37,12 +34,13 @@ from .distributed import (
     DistributedGenerator,
     all_reduce_mean,
     any_rank,
-    gather_objects,
 )
 from .ema import EMA
 from .images import save_grid
 from .progress import TrainingProgress
-from .rundir import RunDir, provenance
+from .reporting import plot_losses
+from .rundir import RunDir
+from .state import TrainerState
 from .tensorboard import TensorBoardLog
 
 DEFAULT_EPOCHS = 5.0
@@ -58,7 +56,7 @@ class NonFiniteLoss(GanzooError):
     """A loss became NaN or inf."""
 
 
-class Trainer:
+class Trainer(TrainerState):
     """Trains ``config`` into ``run_dir``; ``resume`` continues from its last checkpoint."""
 
     def __init__(
@@ -152,29 +150,6 @@ class Trainer:
         self.compile_seconds = time.perf_counter() - started
         return result
 
-    def _snapshot(self) -> dict[str, Any]:
-        """Everything one step changes, to undo a step that failed half-way."""
-        return copy.deepcopy(
-            {
-                "g": self.g.state_dict(),
-                "d": self.d.state_dict(),
-                "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(),
-                "rng": torch.get_rng_state(),
-                "position": self.position,
-                "images_seen": self.images_seen,
-            }
-        )
-
-    def _load_snapshot(self, snapshot: dict[str, Any]) -> None:
-        self.g.load_state_dict(snapshot["g"])
-        self.d.load_state_dict(snapshot["d"])
-        self.opt_g.load_state_dict(snapshot["opt_g"])
-        self.opt_d.load_state_dict(snapshot["opt_d"])
-        torch.set_rng_state(snapshot["rng"])
-        self.position, self.images_seen = snapshot["position"], snapshot["images_seen"]
-
-    # ---- the step -------------------------------------------------------------------------
     def train_step(self, batches: Iterator[list[Tensor] | Tensor]) -> tuple[Tensor, Tensor]:
         """One generator step; returns the (detached) D and G losses of this step."""
         amp = self.config.train.amp
@@ -355,71 +330,6 @@ class Trainer:
             self.g.train()
         save_grid(images, self.run_dir.sample_grid(self.step))
 
-    def save_checkpoint(self, path: Any = None) -> None:
-        tensors = {
-            **ckpt.with_prefix("g", ckpt.module_state(self.g)),
-            **ckpt.with_prefix("d", ckpt.module_state(self.d)),
-        }
-        if self.ema is not None:
-            tensors.update(ckpt.with_prefix("ema", ckpt.module_state(self.ema.model)))
-        opt_g, opt_g_meta = ckpt.optimizer_state(self.opt_g)
-        opt_d, opt_d_meta = ckpt.optimizer_state(self.opt_d)
-        rng_by_rank = gather_objects(ckpt.rng_state(), self.dist)  # every rank draws its own
-        if not self.is_main:
-            return
-        rng, rng_meta = rng_by_rank[0]
-        tensors.update(ckpt.with_prefix("opt_g", opt_g))
-        tensors.update(ckpt.with_prefix("opt_d", opt_d))
-        tensors.update(ckpt.with_prefix("rng", rng))
-        for rank, (other, _) in enumerate(rng_by_rank[1:], start=1):
-            tensors.update(ckpt.with_prefix(f"rng_rank{rank}", other))
-        meta = {
-            "step": self.step,
-            "images_seen": self.images_seen,
-            "train_seconds": self.train_seconds,
-            "position": list(self.position),
-            "config": self.config.to_dict(),
-            "ganzoo": __version__,
-            "torch": torch.__version__,
-            "plugins": provenance(self.components.entries),
-            "opt_g": opt_g_meta,
-            "opt_d": opt_d_meta,
-            "rng": rng_meta,
-            "rng_ranks": [meta for _, meta in rng_by_rank],
-            "world_size": len(rng_by_rank),
-        }
-        ckpt.atomic_save(tensors, path or self.run_dir.last_checkpoint, meta)
-
-    def _restore(self) -> None:
-        tensors, meta = ckpt.read_checkpoint(self.run_dir.last_checkpoint)
-        self.g.load_state_dict(ckpt.strip_prefix("g", tensors))
-        self.d.load_state_dict(ckpt.strip_prefix("d", tensors))
-        if self.ema is not None:
-            ema_state = ckpt.strip_prefix("ema", tensors) or ckpt.strip_prefix("g", tensors)
-            self.ema.model.load_state_dict(ema_state)
-        ckpt.load_optimizer_state(self.opt_g, ckpt.strip_prefix("opt_g", tensors), meta["opt_g"])
-        ckpt.load_optimizer_state(self.opt_d, ckpt.strip_prefix("opt_d", tensors), meta["opt_d"])
-        world = self.dist.world_size if self.dist else 1
-        if meta.get("world_size", 1) != world:
-            raise UsageError(
-                f"cannot resume {self.run_dir.root}: it was trained by {meta.get('world_size', 1)} "
-                f"worker(s), now {world}; resume with the same --nproc-per-node"
-            )
-        rank = self.dist.rank if self.dist else 0
-        prefix = "rng" if rank == 0 else f"rng_rank{rank}"
-        rng_meta = meta["rng"] if rank == 0 else meta["rng_ranks"][rank]
-        ckpt.load_rng_state(ckpt.strip_prefix(prefix, tensors), rng_meta)
-        self.step, self.images_seen = meta["step"], meta["images_seen"]
-        self.train_seconds = meta["train_seconds"]
-        self.position = tuple(meta["position"])  # type: ignore[assignment]
-        self.run_dir.truncate_metrics(self.step)
-
-    def _prune_checkpoints(self) -> None:
-        keep = self.config.log.keep_checkpoints
-        steps = sorted(self.run_dir.checkpoints.glob("step_*.safetensors"))
-        for old in steps[: max(0, len(steps) - keep)]:
-            old.unlink(missing_ok=True)
-
     def _write_summary(self) -> dict[str, Any]:
         import json
 
@@ -455,27 +365,3 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def plot_losses(run_dir: RunDir) -> None:
-    """``loss_curve.png`` from metrics.jsonl, when matplotlib is installed (the ``plot`` extra)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    rows = run_dir.read_metrics()
-    if not rows:
-        return
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [r["step"] for r in rows]
-    ax.plot(steps, [r["d_loss"] for r in rows], label="D")
-    ax.plot(steps, [r["g_loss"] for r in rows], label="G")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(run_dir.loss_curve, dpi=100)
-    plt.close(fig)
