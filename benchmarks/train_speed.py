@@ -176,6 +176,10 @@ def wait_for_quiet(max_load: float, patience: float) -> float:
 
 def bench_one(size: int, mode: Mode, args: argparse.Namespace) -> dict[str, Any]:
     device = torch.device(args.device)
+    # every row compiles afresh: Dynamo's caches are per code object (nn.Module._call_impl,
+    # Sequential.forward), shared by all the models of this process, and would hit its
+    # recompile limit after a few rows and silently fall back to eager
+    torch._dynamo.reset()
     with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as tmp:
         trainer, ganzoo_step = ganzoo_side(size, args, mode, Path(tmp))
         # the hand loop trains on exactly the images the fake dataset serves, held in one tensor

@@ -12,8 +12,15 @@ from torch import nn
 
 from ..interfaces import Discriminator
 
+# G and D share Dynamo's cache entries (nn.Module._call_impl is one code object) and each runs in
+# a few variants (train/eval, autocast on/off, D with and without weight gradients): leave room
+RECOMPILE_LIMIT = 32
+
 
 def compile_models(generator: nn.Module, discriminator: nn.Module) -> None:
+    torch._dynamo.config.recompile_limit = max(
+        torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT
+    )
     generator.compile()
     discriminator.compile()
     if isinstance(discriminator, Discriminator):

@@ -78,10 +78,11 @@ class Trainer(TrainerState):
         spec, dataset_plugin = image_spec(config)
         self.components: Components = build_models(config, spec)
         self.dataset = load_dataset(config, spec, dataset_plugin)
-        if len(self.dataset) < train.batch_size:  # type: ignore[arg-type]
+        needed = train.batch_size * (self.dist.world_size if self.dist else 1)
+        if len(self.dataset) < needed:  # type: ignore[arg-type]
             raise GanzooError(
-                f"dataset '{config.data.name}' has {len(self.dataset)} images, fewer than one batch "  # type: ignore[arg-type]
-                f"of {train.batch_size}; lower --batch-size"
+                f"dataset '{config.data.name}' has {len(self.dataset)} images, fewer than one "  # type: ignore[arg-type]
+                f"global batch of {needed}; lower --batch-size"
             )
         memory_format = torch.channels_last if train.channels_last else torch.contiguous_format
         self.memory_format = memory_format
