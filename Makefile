@@ -5,9 +5,10 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test lint format clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml examples/*/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev,plot]'
+	$(PY) -m pip install -q -e examples/ganzoo-ragan -e examples/ganzoo-sngan
 	touch $@
 
 install: $(VENV)/.installed

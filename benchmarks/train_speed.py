@@ -82,6 +82,17 @@ MODES: dict[str, Mode] = {
             "torch.compile of G and D + bf16 autocast",
         ),
         Mode(
+            "compile+bf16+cl+unfused",
+            HandOptions(autocast_dtype=torch.bfloat16, compile=True),
+            (
+                "train.compile=true",
+                "train.amp=true",
+                "train.channels_last=true",
+                "model.params.fused=false",
+            ),
+            "as compile+bf16+cl, with DCGAN's plain BatchNorm + LeakyReLU instead of the fused op",
+        ),
+        Mode(
             "compile+bf16+cl",
             HandOptions(autocast_dtype=torch.bfloat16, compile=True),
             ("train.compile=true", "train.amp=true", "train.channels_last=true"),

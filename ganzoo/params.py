@@ -75,4 +75,6 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
         return type(default)(value)
     if isinstance(value, type(default)):
         return value
-    raise UsageError(f"{key} must be a {type(default).__name__}, got {value!r}")
+    name = type(default).__name__
+    article = "an" if name[0] in "aeiou" else "a"
+    raise UsageError(f"{key} must be {article} {name}, got {value!r}")

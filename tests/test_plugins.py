@@ -161,7 +161,7 @@ def test_in_process_plugins_register_and_unregister():
 
 
 def test_wildcards_filter_entries(fresh_host):
-    names = [e.name for e in get_host().losses.entries("*gan*")]
+    names = [e.name for e in get_host().losses.entries("losses:*gan*")]
     assert names == ["lsgan", "wgan-gp"]
 
 

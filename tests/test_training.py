@@ -20,6 +20,7 @@ from ganzoo.train import checkpoint as ckpt
 from ganzoo.train.rundir import RunDir
 from ganzoo.train.trainer import NonFiniteLoss, Trainer
 
+from . import ddp_helpers
 from .test_cli import ganzoo
 
 TINY = [
@@ -304,3 +305,31 @@ def test_a_compile_failure_falls_back_to_eager_with_one_warning(tmp_path, fresh_
 def test_channels_last_trains(tmp_path, fresh_host):
     trainer = train(tmp_path, "run", "train.steps=2", "train.channels_last=true")
     assert trainer.step == 2
+
+
+class ColumnLogits(ddp_helpers.NoBatchNorm):
+    """A discriminator that forgets to flatten: logits (B, 1)."""
+
+    def build(self, spec):
+        g, d = super().build(spec)
+        d.forward_features = lambda x: (d.head(d.body(x)), d.body(x))
+        return g, d
+
+
+class ColumnPlugin:
+    @hookimpl
+    def register_architectures(self, register):
+        register("column", ColumnLogits)
+
+
+def test_a_discriminator_with_wrong_logit_shape_names_its_plugin(tmp_path, fresh_host):
+    get_host().add_plugin(ColumnPlugin(), "columns")
+    with pytest.raises(
+        GanzooError,
+        match=r"'columns:column' \(plugin columns\): the discriminator's forward_features returned logits \(2, 1\)",
+    ):
+        settings = [s for s in TINY if not s.startswith("model.")] + [
+            "model.name=column",
+            "loss.name=bce",
+        ]
+        Trainer(resolve(parse_assignments(settings)), RunDir(tmp_path / "r"))

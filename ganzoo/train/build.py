@@ -48,7 +48,7 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
             f"architecture '{model_entry.qualified_name}' ({model_entry.distribution}): build() must "
             "return (ganzoo.Generator, ganzoo.Discriminator)"
         )
-    check_output_shape(generator, spec, model_entry)
+    check_output_shape(generator, discriminator, spec, model_entry)
     loss: Loss = instantiate(loss_entry, config.loss.params, "loss")
     data_entry = host.datasets.get(config.data.name)
     return Components(
@@ -60,16 +60,31 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
     )
 
 
-def check_output_shape(generator: Generator, spec: ImageSpec, entry: Entry) -> None:
+def check_output_shape(
+    generator: Generator, discriminator: Discriminator, spec: ImageSpec, entry: Entry
+) -> None:
+    """G must make ``(B, C, size, size)`` images; D must score them ``(B,)``, features ``(B, F)``."""
     expected = (2, spec.channels, spec.size, spec.size)
-    was_training = generator.training
-    with torch.no_grad():
-        shape = tuple(generator.eval()(generator.sample_latent(2)).shape)
-    generator.train(was_training)
-    if shape != expected:
+    modes = generator.training, discriminator.training
+    try:
+        with torch.no_grad():
+            images = generator.eval()(generator.sample_latent(2))
+            shape = tuple(images.shape)
+            if shape != expected:
+                raise GanzooError(
+                    f"architecture '{entry.qualified_name}' (plugin {entry.plugin}) generated images "
+                    f"of shape {shape[1:]} for a requested {expected[1:]}; its build() must honour "
+                    "the ImageSpec"
+                )
+            logits, features = discriminator.eval().forward_features(images)
+    finally:
+        generator.train(modes[0])
+        discriminator.train(modes[1])
+    if tuple(logits.shape) != (2,) or features.ndim != 2 or features.shape[0] != 2:
         raise GanzooError(
-            f"architecture '{entry.qualified_name}' (plugin {entry.plugin}) generated images of shape "
-            f"{shape[1:]} for a requested {expected[1:]}; its build() must honour the ImageSpec"
+            f"architecture '{entry.qualified_name}' (plugin {entry.plugin}): the discriminator's "
+            f"forward_features returned logits {tuple(logits.shape)} and features "
+            f"{tuple(features.shape)} for 2 images; it must return logits (B,) and features (B, F)"
         )
 
 
