@@ -146,3 +146,24 @@ def test_more_workers_than_gpus_is_a_usage_error(monkeypatch):
     with pytest.raises(UsageError, match="--nproc-per-node 4 but only 1 GPU"):
         check_nproc(4, "auto")
     check_nproc(4, "cpu")  # gloo workers on the CPU are fine
+
+
+def test_the_root_cause_is_not_a_peers_communication_fallout():
+    from types import SimpleNamespace
+
+    from ganzoo.train.distributed import root_cause
+
+    fallout = SimpleNamespace(
+        message={
+            "message": "RuntimeError: [../gloo/transport/tcp/pair.cc:561] Connection closed by peer"
+        },
+        timestamp=100,
+        exitcode=1,
+    )
+    cause = SimpleNamespace(
+        message={"message": "Traceback...\nRuntimeError: worker exploded"},
+        timestamp=100,
+        exitcode=1,
+    )
+    assert root_cause({0: fallout, 1: cause}) == (1, "RuntimeError: worker exploded", 1)
+    assert root_cause({0: fallout}) == (0, fallout.message["message"], 1)  # nothing better known

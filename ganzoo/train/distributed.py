@@ -10,9 +10,13 @@ Rank 0 alone writes logs, samples, checkpoints and the summary.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -175,11 +179,11 @@ def launch(
     try:
         elastic_launch(launch_config, worker_main)(config_toml, run_dir, resume)
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()  # the root cause, not the peers it took down
-        message = failure.message
-        if isinstance(message, dict):  # the error file @record wrote
-            message = message.get("message", "")
-        message = str(message or "")
+        reported = read_failure_reports(run_dir)
+        if reported:  # what the workers wrote themselves, with precise times
+            rank, message, exitcode = reported
+        else:  # killed before writing: what the launcher saw
+            rank, message, exitcode = root_cause(exc.failures)
         last = os.path.join(run_dir, "checkpoints", "last.safetensors")
         kept = (
             f"the last good checkpoint is {last}"
@@ -187,16 +191,68 @@ def launch(
             else "no checkpoint was written"
         )
         raise GanzooError(
-            f"worker rank {rank} failed (exit {failure.exitcode}): {message.strip().splitlines()[-1] if message else 'see its log'}; "
-            f"the other workers were stopped; {kept}"
+            f"worker rank {rank} failed (exit {exitcode}): {message}; the other workers were "
+            f"stopped; {kept}"
         ) from None
+
+
+# what a worker reports when a *peer* died under it: fallout, not the cause
+PEER_FALLOUT = (
+    "gloo",
+    "NCCL",
+    "Connection closed",
+    "Connection reset",
+    "ProcessGroup",
+    "DistBackendError",
+)
+
+
+def failure_dir(run_dir: str) -> Path:
+    return Path(run_dir) / ".failures"
+
+
+def write_failure_report(run_dir: str, rank: int, exc: BaseException) -> None:
+    """A worker's own account of its exception, timed to the microsecond, before it exits: the
+    launcher may only notice the peer whose collective broke next, and kill this one."""
+    lines = str(exc).strip().splitlines()
+    message = f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+    folder = failure_dir(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"rank{rank}.json").write_text(json.dumps({"time": time.time(), "message": message}))
+
+
+def read_failure_reports(run_dir: str) -> tuple[int, str, int] | None:
+    folder = failure_dir(run_dir)
+    reports = {}
+    for path in folder.glob("rank*.json"):
+        reports[int(path.stem[4:])] = json.loads(path.read_text())
+    shutil.rmtree(folder, ignore_errors=True)
+    if not reports:
+        return None
+    causes = [r for r, rep in reports.items() if not any(s in rep["message"] for s in PEER_FALLOUT)]
+    rank = min(causes or reports, key=lambda r: (reports[r]["time"], r))
+    return rank, reports[rank]["message"], 1
+
+
+def failure_message(failure: Any) -> str:
+    message = failure.message
+    if isinstance(message, dict):  # the error file @record wrote
+        message = message.get("message", "")
+    lines = str(message or "").strip().splitlines()
+    return lines[-1] if lines else "see its log"
+
+
+def root_cause(failures: dict[int, Any]) -> tuple[int, str, int]:
+    """The failure that started it: not a peer's communication fallout, earliest, lowest rank."""
+    messages = {rank: failure_message(f) for rank, f in failures.items()}
+    causes = [r for r, m in messages.items() if not any(s in m for s in PEER_FALLOUT)]
+    rank = min(causes or failures, key=lambda r: (failures[r].timestamp, r))
+    return rank, messages[rank], failures[rank].exitcode
 
 
 @record
 def worker_main(config_toml: str, run_dir: str, resume: bool) -> None:
     """One worker: join the group, train, leave. Runs in a process the launcher spawned."""
-    from pathlib import Path
-
     from ..config import RunConfig, merge, resolve, tomllib
     from .rundir import RunDir
     from .trainer import Trainer
@@ -205,6 +261,9 @@ def worker_main(config_toml: str, run_dir: str, resume: bool) -> None:
     ctx = init_from_env(config.train.device)
     try:
         Trainer(config, RunDir(Path(run_dir)), resume=resume, dist=ctx).fit()
+    except BaseException as exc:
+        write_failure_report(run_dir, ctx.rank, exc)
+        raise
     finally:
         dist.destroy_process_group()
 
