@@ -69,7 +69,9 @@ def main() -> None:
         f"machine: {machine}, {os.cpu_count()} cores, torch {torch.__version__}; shape {shape} {args.dtype}"
     )
 
-    src, dst = torch.empty_like(x.detach()), torch.empty_like(x.detach())
+    # real data in both buffers: an untouched ``empty`` tensor reads the kernel's zero page, which
+    # sits in cache and would report an impossible bandwidth
+    src, dst = torch.randn_like(x.detach()), torch.zeros_like(x.detach())
     copy_s = timed(lambda: dst.copy_(src), device, args.repeats)
     copy_bw = 2 * tensor_bytes / copy_s
     print(f"copy bandwidth: {copy_bw / 1e9:.1f} GB/s ({2 * tensor_bytes / 1e6:.1f} MB per copy)")

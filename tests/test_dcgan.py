@@ -88,7 +88,7 @@ def test_bad_parameters_are_usage_errors():
 
 
 def test_fused_and_unfused_discriminators_compute_the_same_function(monkeypatch):
-    monkeypatch.setattr(layers, "FUSED_IN_CPU_EAGER", True)  # the op itself, not the CPU shortcut
+    monkeypatch.setattr(layers, "FUSED_ON_CPU", True)  # the op itself, not the CPU shortcut
     torch.manual_seed(0)
     fused_g, fused_d = DCGAN(ndf=8, ngf=8, fused=True).build(ImageSpec(1, 32))
     _, plain_d = DCGAN(ndf=8, ngf=8, fused=False).build(ImageSpec(1, 32))
@@ -115,7 +115,7 @@ def test_the_fused_op_is_used_where_it_is_faster(monkeypatch):
     monkeypatch.setattr(layers, "fused_leaky_relu", lambda *a: calls.append(1) or original(*a))
     _, d = DCGAN(ndf=4, ngf=4).build(ImageSpec(1, 16))
     d(torch.randn(2, 1, 16, 16))
-    assert calls == []  # CPU eager: native BatchNorm is faster
-    monkeypatch.setattr(layers, "FUSED_IN_CPU_EAGER", True)
+    assert calls == []  # CPU: native BatchNorm + LeakyReLU are faster (also compiled)
+    monkeypatch.setattr(layers, "FUSED_ON_CPU", True)
     d(torch.randn(2, 1, 16, 16))
     assert len(calls) == 2  # the input block's LeakyReLU and the BN + LeakyReLU block
