@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,6 @@ class EvalRequest:
     device: str = "auto"
     batch_size: int = 100
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def cache_root() -> Path:
@@ -117,7 +116,6 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
         rng_seed=request.seed,
         save_cpu_ram=True,  # no DataLoader worker processes: the reference is already in memory
         verbose=False,
-        **request.extra,
     )
     seconds = time.perf_counter() - started
     result = {
@@ -149,11 +147,3 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     out.write_text(json.dumps(result, indent=2) + "\n")
     result["path"] = str(out)
     return result
-
-
-def request_from(**kwargs: Any) -> EvalRequest:
-    return EvalRequest(**{k: v for k, v in kwargs.items() if v is not None})
-
-
-def as_dict(request: EvalRequest) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(request).items()}
