@@ -167,3 +167,16 @@ def test_the_root_cause_is_not_a_peers_communication_fallout():
     )
     assert root_cause({0: fallout, 1: cause}) == (1, "RuntimeError: worker exploded", 1)
     assert root_cause({0: fallout}) == (0, fallout.message["message"], 1)  # nothing better known
+
+
+def test_torchrun_launches_ganzoo_run_too(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
+         "-m", "ganzoo", "run", "dcgan", "--loss", "lsgan", *TINY_FLAGS, "--device", "cpu", "--steps", "4"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1  # both ranks wrote into rank 0's run directory
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["images_seen"] == 4 * 8 * 2
