@@ -12,10 +12,12 @@ from ..config import RunConfig, merge, parse_assignments, read_toml, resolve, re
 from ..errors import UsageError
 from ..train.distributed import (
     check_nproc,
+    finish,
     gather_objects,
     init_from_env,
     launch,
     launched_by_torchrun,
+    leave,
 )
 from ..train.rundir import RunDir
 from ..train.trainer import Trainer
@@ -162,7 +164,11 @@ def run(
                 f"{trainer.device}{f' x {ctx.world_size} workers' if ctx else ''} -> {run_dir.root}",
                 highlight=False,
             )
-        summary = trainer.fit()
+        try:
+            summary = trainer.fit()
+            finish(ctx)  # every rank waits for rank 0's last writes, then leaves the group
+        finally:
+            leave(ctx)
         if not trainer.is_main:
             return
     console().print(

@@ -261,10 +261,22 @@ def worker_main(config_toml: str, run_dir: str, resume: bool) -> None:
     ctx = init_from_env(config.train.device)
     try:
         Trainer(config, RunDir(Path(run_dir)), resume=resume, dist=ctx).fit()
+        finish(ctx)
     except BaseException as exc:
         write_failure_report(run_dir, ctx.rank, exc)
         raise
     finally:
+        leave(ctx)
+
+
+def finish(ctx: DistContext | None) -> None:
+    """After a successful run: no rank exits (tearing its connections down) while others work."""
+    if ctx is not None and ctx.world_size > 1 and dist.is_initialized():
+        dist.barrier()
+
+
+def leave(ctx: DistContext | None) -> None:
+    if ctx is not None and dist.is_initialized():
         dist.destroy_process_group()
 
 
