@@ -55,19 +55,37 @@ class TrainConfig:
     epochs: float | None = None  # None with steps None: 5 epochs
     batch_size: int = 64
     d_steps: int = 1  # discriminator steps per generator step
-    lr: float = 2e-4  # Adam, as in DCGAN
-    lr_d: float | None = None  # None: same as lr
-    beta1: float = 0.5
-    beta2: float = 0.999
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = False  # bf16 autocast (fp16 + grad scaling where bf16 is missing)
+    amp_dtype: str = "auto"  # auto | bfloat16 | float16 (float16 scales the losses)
     compile: bool = False  # torch.compile G and D (eager fallback with a warning)
     channels_last: bool = False  # NHWC memory format for models and batches
     sync_bn: bool = False  # SyncBatchNorm across DDP workers (CUDA only)
     ema: bool = False  # keep an exponential moving average of G
     ema_decay: float = 0.999
     deterministic: bool = False  # torch.use_deterministic_algorithms
+
+
+@dataclass
+class OptimConfig:
+    """Both networks' optimizers: any ``torch.optim`` class by name (DCGAN's Adam by default)."""
+
+    name: str = "Adam"  # a torch.optim class: Adam, AdamW, RMSprop, SGD, ...
+    lr: float = 2e-4  # G's learning rate (and D's unless lr_d is set)
+    lr_d: float | None = None  # D's learning rate (TTUR, Heusel et al. 2017); None: lr
+    betas: list[float] = field(
+        default_factory=lambda: [0.5, 0.999]
+    )  # where the optimizer has betas
+    params: dict[str, Any] = field(default_factory=dict)  # other arguments: eps, weight_decay, ...
+    schedule: str = "constant"  # constant | linear | cosine: the lr over the run
+    warmup_steps: int = 0  # linear warm-up from 0 over this many steps
+
+
+@dataclass
+class AugConfig:
+    name: str | None = None  # an augmentation (`ganzoo list augmentations`); None: none
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,7 +105,12 @@ class RunConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    # regularizers by name, each with its parameters: {"r1": {"gamma": 1.0}}; order is kept
+    reg: dict[str, dict[str, Any]] = field(default_factory=dict)
+    aug: AugConfig = field(default_factory=AugConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    preset: str | None = None  # the preset applied under everything else (provenance)
     out: str | None = None  # run directory; None: runs/<model>-<loss>-<dataset>-<time>
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,11 +166,96 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
 
 
 def resolve(*layers: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> RunConfig:
-    """Merge ``layers`` (lowest precedence first) over ``base`` (the defaults) and validate."""
-    merged: dict[str, Any] = dict(base or RunConfig().to_dict())
+    """Merge ``layers`` (lowest precedence first) over ``base`` (the defaults) and validate.
+
+    Every layer is checked on its own first, so a bad value is reported even where a later
+    layer overrides it.
+    """
+    merged: dict[str, Any] = migrate_legacy(base or RunConfig().to_dict())
     for layer in layers:
+        layer = migrate_legacy(layer)
+        from_dict(RunConfig, merge(RunConfig().to_dict(), layer), "")
         merged = merge(merged, layer)
-    return from_dict(RunConfig, merged, "")
+    config = from_dict(RunConfig, merged, "")
+    check_ranges(config)
+    return config
+
+
+def preset_layer(layers: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The config fragment of the preset the layers name (the last one naming one wins), or {}."""
+    name = next((layer["preset"] for layer in reversed(layers) if layer.get("preset")), None)
+    if name is None:
+        return {}
+    from .errors import PluginError
+    from .plugins import get_host
+
+    entry = get_host().presets.get(name)
+    fragment = migrate_legacy(entry.factory.config)
+    try:
+        from_dict(RunConfig, merge(RunConfig().to_dict(), fragment), "")
+    except UsageError as exc:
+        raise PluginError(
+            f"preset '{entry.qualified_name}' (plugin {entry.plugin}): {exc}"
+        ) from None
+    return {**fragment, "preset": entry.name}
+
+
+# keys that moved into [optim]; config files and run directories written before still load
+LEGACY_OPTIM_KEYS = {"lr": "lr", "lr_d": "lr_d"}
+
+
+def migrate_legacy(tree: Mapping[str, Any]) -> dict[str, Any]:
+    """``train.lr/lr_d/beta1/beta2`` (before the [optim] table) -> ``optim.lr/lr_d/betas``."""
+    train = tree.get("train")
+    if not isinstance(train, Mapping) or not {"lr", "lr_d", "beta1", "beta2"} & set(train):
+        return dict(tree)
+    train = dict(train)
+    optim = dict(tree.get("optim") or {})
+    for old, new in LEGACY_OPTIM_KEYS.items():
+        if old in train:
+            optim[new] = train.pop(old)
+    if "beta1" in train or "beta2" in train:
+        betas = list(optim.get("betas") or OptimConfig().betas)
+        betas[0] = train.pop("beta1", betas[0])
+        betas[1] = train.pop("beta2", betas[1])
+        optim["betas"] = betas
+    return {**tree, "train": train, "optim": optim}
+
+
+SCHEDULES = ("constant", "linear", "cosine")
+AMP_DTYPES = ("auto", "bfloat16", "float16")
+
+
+def check_ranges(config: RunConfig) -> None:
+    """Numbers and choices outside their range are one-line usage errors naming the key."""
+    optim, train = config.optim, config.train
+    checks = [
+        ("optim.lr", optim.lr, optim.lr > 0, "> 0"),
+        ("optim.lr_d", optim.lr_d, optim.lr_d is None or optim.lr_d > 0, "> 0"),
+        ("optim.warmup_steps", optim.warmup_steps, optim.warmup_steps >= 0, ">= 0"),
+        (
+            "optim.betas",
+            optim.betas,
+            len(optim.betas) == 2 and all(0 <= b < 1 for b in optim.betas),
+            "two numbers in [0, 1)",
+        ),
+        ("train.d_steps", train.d_steps, train.d_steps >= 1, ">= 1"),
+        ("train.batch_size", train.batch_size, train.batch_size >= 1, ">= 1"),
+    ]
+    for key, value, ok, allowed in checks:
+        if not ok:
+            raise UsageError(f"{key} must be {allowed}, got {value!r}")
+    for key, value, choices in (
+        ("optim.schedule", optim.schedule, SCHEDULES),
+        ("train.amp_dtype", train.amp_dtype, AMP_DTYPES),
+    ):
+        if value not in choices:
+            raise UnknownNameError(key, value, choices)
+    for name, params in config.reg.items():
+        if not isinstance(params, Mapping):
+            raise UsageError(
+                f"reg.{name} must be a table of parameters (e.g. [reg.{name}]), got {params!r}"
+            )
 
 
 def from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
@@ -221,6 +329,7 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def resume_conflicts(saved: RunConfig, requested: RunConfig) -> list[str]:
     """Differences that make ``requested`` a different experiment from ``saved``."""
     old, new = flatten(saved.to_dict()), flatten(requested.to_dict())
+    old["reg"], new["reg"] = list(saved.reg), list(requested.reg)  # a regularizer without params
     conflicts = []
     for key in sorted(set(old) | set(new)):
         if key.startswith(RESUMABLE_CHANGES) or old.get(key) == new.get(key):

@@ -36,5 +36,20 @@ def register_datasets(register: Any) -> None:
 
 
 @hookspec
+def register_regularizers(register: Any) -> None:
+    """Register regularizers: ``register("name", RegularizerSubclass, description="...")``."""
+
+
+@hookspec
+def register_augmentations(register: Any) -> None:
+    """Register augmentations: ``register("name", AugmentationSubclass, description="...")``."""
+
+
+@hookspec
+def register_presets(register: Any) -> None:
+    """Register presets: ``register("name", Preset(config={...}, source="Paper et al. 2020"))``."""
+
+
+@hookspec
 def register_commands(app: Any) -> None:
     """Add sub-commands to the ``ganzoo`` typer application: ``@app.command() def foo(): ...``."""

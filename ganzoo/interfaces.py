@@ -1,4 +1,5 @@
-"""The interfaces a plugin implements: Architecture (a Generator/Discriminator pair), Loss, Dataset.
+"""The interfaces a plugin implements: Architecture (a Generator/Discriminator pair), Loss,
+Regularizer, Augmentation, Dataset and Preset.
 
 Everything concrete in ganzoo, the built-in DCGAN and losses included, arrives through these classes
 and the registry; the trainer knows nothing else.
@@ -7,9 +8,10 @@ and the registry; the trainer knows nothing else.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -79,7 +81,35 @@ class Architecture(ABC):
         """
 
 
-class Loss(ABC):
+class Stateful:
+    """What the training step tells losses, regularizers and augmentations, and what it saves.
+
+    Before every generator step the step runner calls :meth:`begin_step` with the step number
+    (0-based), so ``self.step`` is always current (schedules, warm-ups). Anything the component
+    learns while training (running averages, an adaptive probability) goes into
+    :meth:`state_dict`: it is checkpointed with the run, so a resumed run continues bit-identically.
+    :meth:`log_values` adds scalars to ``metrics.jsonl`` at every log interval.
+    """
+
+    step: int = 0
+
+    def begin_step(self, step: int) -> None:
+        """Called before generator step ``step``; override to update a schedule (call super)."""
+        self.step = step
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors and JSON values (numbers, strings, lists) to checkpoint; ``{}`` if stateless."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+    def log_values(self) -> dict[str, float]:
+        """Scalars worth logging, e.g. ``{"ada_p": 0.12}``; keys become metrics columns."""
+        return {}
+
+
+class Loss(Stateful, ABC):
     """An adversarial objective.
 
     The trainer hands every loss the discriminator and both batches, so logit-only losses (BCE,
@@ -117,6 +147,65 @@ class LogitLoss(Loss):
 
     def generator_loss(self, discriminator: Discriminator, real: Tensor, fake: Tensor) -> Tensor:
         return self.g_loss_from_logits(discriminator(fake))
+
+
+class Regularizer(Stateful, ABC):
+    """A term added to D's or G's objective, or an action after an optimizer step.
+
+    ``target`` names the network it regularises (``"D"`` or ``"G"``). :meth:`penalty` returns a
+    scalar added to that network's loss; the step runner calls it with the same arguments a
+    :class:`Loss` gets (the discriminator sees augmented images when an augmentation is on, and
+    calling it on ``real`` or ``fake`` again reuses the logits the loss already computed). With
+    ``interval = N > 1`` the term is lazy (Karras et al. 2020, "Analyzing and Improving the Image
+    Quality of StyleGAN"): computed every N-th step in a phase of its own, multiplied by N, and the
+    target's optimizer runs with ``lr * N/(N+1)`` and ``beta ** (N/(N+1))``.
+    :meth:`after_step` runs after every optimizer step of the target (e.g. weight clipping).
+    Constructor keyword arguments are the parameters (``--set reg.NAME.PARAM=VALUE``).
+    """
+
+    target: ClassVar[Literal["D", "G"]] = "D"
+    #: compute the penalty every ``interval`` steps (1: with every step of the target)
+    interval: int = 1
+
+    def penalty(self, discriminator: Discriminator, real: Tensor, fake: Tensor) -> Tensor | None:
+        """The term to add (a scalar), or None. For ``target = "D"`` ``fake`` is detached."""
+        return None
+
+    def after_step(self, module: nn.Module) -> None:
+        """Called after each optimizer step of the target network (``module`` is G or D)."""
+
+
+class Augmentation(Stateful, ABC):
+    """A differentiable transform applied to every image the discriminator sees, real and fake.
+
+    The step runner wraps D so that every call (the loss, every regularizer, in D's and G's
+    steps) sees ``augment(x)``; gradients flow through it to G. :meth:`observe` receives D's
+    logits on the real batch after each D update (adaptive schemes such as ADA use them).
+    Constructor keyword arguments are the parameters (``--set aug.params.NAME=VALUE``).
+    """
+
+    @abstractmethod
+    def augment(self, images: Tensor) -> Tensor:
+        """``(B, C, H, W)`` in ``[-1, 1]`` -> transformed ``(B, C, H, W)``; differentiable."""
+
+    def observe(self, real_logits: Tensor) -> None:
+        """D's logits ``(B,)`` on the (augmented) real batch of a D update."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named config fragment that reproduces a paper's (or a measured) recipe.
+
+    ``config`` is a config tree like a TOML file's (``{"loss": {"name": "wgan-gp"},
+    "train": {"d_steps": 5}, "optim": {"lr": 1e-4, "betas": [0.0, 0.9]}}``); ``--preset NAME``
+    applies it above the defaults and below a config file, ``--set`` and flags. ``source`` says
+    where the settings come from (a paper, or a measurement with its figure).
+    """
+
+    config: Mapping[str, Any]
+    source: str
+    description: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

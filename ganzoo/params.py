@@ -35,25 +35,33 @@ def default_params(factory: type) -> dict[str, Any]:
     }
 
 
-def check_params(entry: Entry[Any], params: Mapping[str, Any], section: str) -> dict[str, Any]:
-    """Return ``params`` coerced to the defaults' types; unknown names or bad types are errors."""
+def check_params(
+    entry: Entry[Any], params: Mapping[str, Any], section: str, table: str | None = None
+) -> dict[str, Any]:
+    """Return ``params`` coerced to the defaults' types; unknown names or bad types are errors.
+
+    ``table`` is where the parameters live in the config (default ``SECTION.params``).
+    """
+    table = table or f"{section}.params"
     accepted = accepted_params(entry.factory)
     checked: dict[str, Any] = {}
     for name, value in params.items():
         if name not in accepted:
-            raise UnknownNameError(f"parameter of {entry.name} ({section}.params)", name, accepted)
-        checked[name] = _coerce(value, accepted[name].default, f"{section}.params.{name}")
+            raise UnknownNameError(f"parameter of {entry.name} ({table})", name, accepted)
+        checked[name] = _coerce(value, accepted[name].default, f"{table}.{name}")
     missing = [
         n for n, p in accepted.items() if p.default is inspect.Parameter.empty and n not in checked
     ]
     if missing:
-        raise UsageError(f"{entry.name} needs {section}.params.{missing[0]}; set it with --set")
+        raise UsageError(f"{entry.name} needs {table}.{missing[0]}; set it with --set")
     return checked
 
 
-def instantiate(entry: Entry[T], params: Mapping[str, Any], section: str) -> T:
+def instantiate(
+    entry: Entry[T], params: Mapping[str, Any], section: str, table: str | None = None
+) -> T:
     """Build ``entry``'s factory with checked ``params``."""
-    return entry.factory(**check_params(entry, params, section))
+    return entry.factory(**check_params(entry, params, section, table))
 
 
 def _coerce(value: Any, default: Any, key: str) -> Any:

@@ -22,12 +22,37 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .interfaces import Architecture, Dataset, Loss
+from .interfaces import Architecture, Augmentation, Dataset, Loss, Preset, Regularizer
 from .registry import Entry, Registry
 
 DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
 BUILTIN_DISTRIBUTION = "ganzoo"
-REGISTER_HOOKS = ("register_architectures", "register_losses", "register_datasets")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of plugin entry: its registry's name, base class and registration hook."""
+
+    name: str  # plural, as `ganzoo list KIND` takes it
+    singular: str
+    base: type
+    instances: bool = False  # presets are registered as instances
+
+    @property
+    def hook(self) -> str:
+        return f"register_{self.name}"
+
+
+# Every kind of entry a plugin can register. A new kind is one row here plus its hookspec.
+KINDS: tuple[Kind, ...] = (
+    Kind("architectures", "architecture", Architecture),
+    Kind("losses", "loss", Loss),
+    Kind("regularizers", "regularizer", Regularizer),
+    Kind("augmentations", "augmentation", Augmentation),
+    Kind("datasets", "dataset", Dataset),
+    Kind("presets", "preset", Preset, instances=True),
+)
+REGISTER_HOOKS = tuple(kind.hook for kind in KINDS)
 
 
 @dataclass
@@ -47,22 +72,42 @@ class PluginStatus:
 
 
 class PluginHost:
-    """The pluggy manager plus the three registries it fills."""
+    """The pluggy manager plus one registry per :data:`KINDS` row."""
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("ganzoo")
         self.pm.add_hookspecs(hookspecs)
-        self.architectures: Registry[Architecture] = Registry("architecture", Architecture)
-        self.losses: Registry[Loss] = Registry("loss", Loss)
-        self.datasets: Registry[Dataset] = Registry("dataset", Dataset)
+        self.registries: dict[str, Registry[Any]] = {
+            kind.name: Registry(kind.singular, kind.base, kind.instances) for kind in KINDS
+        }
         self.plugins: list[PluginStatus] = []
 
+    @property
+    def architectures(self) -> Registry[Architecture]:
+        return self.registries["architectures"]
+
+    @property
+    def losses(self) -> Registry[Loss]:
+        return self.registries["losses"]
+
+    @property
+    def regularizers(self) -> Registry[Regularizer]:
+        return self.registries["regularizers"]
+
+    @property
+    def augmentations(self) -> Registry[Augmentation]:
+        return self.registries["augmentations"]
+
+    @property
+    def datasets(self) -> Registry[Dataset]:
+        return self.registries["datasets"]
+
+    @property
+    def presets(self) -> Registry[Preset]:
+        return self.registries["presets"]
+
     def registry_for(self, hook: str) -> Registry[Any]:
-        return {
-            "register_architectures": self.architectures,
-            "register_losses": self.losses,
-            "register_datasets": self.datasets,
-        }[hook]
+        return self.registries[hook.removeprefix("register_")]
 
     def load_entry_points(self) -> None:
         """Load every ``ganzoo`` entry point, each guarded; honours ``GANZOO_DISABLE_PLUGINS``."""
@@ -172,7 +217,8 @@ class PluginHost:
     ) -> Callable[..., None]:
         def register(name: str, factory: type, *, description: str | None = None) -> None:
             registry.validate(name, factory)
-            doc = (factory.__doc__ or "").strip().splitlines()
+            text = factory.description if isinstance(factory, Preset) else factory.__doc__
+            doc = (text or "").strip().splitlines()
             entry = Entry(
                 name=name,
                 factory=factory,

@@ -24,7 +24,7 @@ class Entry(Generic[T]):
     """One registered factory and where it came from."""
 
     name: str
-    factory: type[T]
+    factory: type[T]  # the class (an instance for instance kinds: presets)
     plugin: str
     description: str = ""
     distribution: str | None = None
@@ -51,6 +51,8 @@ class Registry(Generic[T]):
 
     kind: str
     base: type[T]
+    #: entries are instances of ``base`` (presets), not subclasses (architectures, losses, ...)
+    instances: bool = False
     _entries: dict[str, Entry[T]] = field(default_factory=dict)  # keyed by qualified name
 
     def validate(self, name: str, factory: object) -> None:
@@ -60,6 +62,12 @@ class Registry(Generic[T]):
                 f"invalid {self.kind} name {name!r}: use lowercase letters, digits, '-' and '_' "
                 f"(pattern {NAME_RE.pattern})"
             )
+        if self.instances:
+            if not isinstance(factory, self.base):
+                raise PluginError(
+                    f"{self.kind} '{name}': {factory!r} is not a ganzoo.{self.base.__name__}"
+                )
+            return
         if not (inspect.isclass(factory) and issubclass(factory, self.base)):
             raise PluginError(
                 f"{self.kind} '{name}': {factory!r} is not a subclass of ganzoo.{self.base.__name__}"

@@ -23,7 +23,7 @@ def test_precedence_defaults_file_set_flags(tmp_path):
         {"seed": 5},
         resume=None,
     )
-    assert config.train.lr == 0.001  # file over default
+    assert config.optim.lr == 0.001  # file over default (train.lr: the key before [optim])
     assert config.train.batch_size == 16  # --set over file
     assert config.train.seed == 5  # flag over --set
     assert config.loss.name == "hinge" and config.loss.params == {"foo": 2}
@@ -38,7 +38,7 @@ def test_set_values_are_parsed_as_toml_literals():
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("train.lrr=1", "unknown config key 'train.lrr'; did you mean 'train.lr'"),
+        ("optim.lrr=1", "unknown config key 'optim.lrr'; did you mean 'optim.lr'"),
         ("trian.lr=1", "unknown config key 'trian'; did you mean 'train'"),
         ("train.steps=many", "config key train.steps must be int or none, got 'many'"),
         ("train.amp=1", "config key train.amp must be bool"),

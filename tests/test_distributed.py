@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 
 from ganzoo.errors import UsageError
 from ganzoo.train import checkpoint as ckpt
-from ganzoo.train.distributed import check_nproc, free_port
+from ganzoo.train.launch import check_nproc, free_port
 
 from . import ddp_helpers
 from .test_training import TINY_FLAGS
@@ -151,7 +151,7 @@ def test_more_workers_than_gpus_is_a_usage_error(monkeypatch):
 def test_the_root_cause_is_not_a_peers_communication_fallout():
     from types import SimpleNamespace
 
-    from ganzoo.train.distributed import root_cause
+    from ganzoo.train.launch import root_cause
 
     fallout = SimpleNamespace(
         message={

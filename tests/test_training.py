@@ -89,7 +89,7 @@ def test_resume_continues_exactly(tmp_path, fresh_host, loss):
     ]:
         for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
             assert torch.equal(x, y), name
-    assert resumed.images_seen == straight.images_seen
+    assert resumed.state.images_seen == straight.state.images_seen
     assert [r["step"] for r in resumed.run_dir.read_metrics()] == [2, 4, 6, 8, 10]
 
 

@@ -3,36 +3,39 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 
 import typer
 from rich.table import Table
 
 from ..errors import UnknownNameError
-from ..plugins import get_host
-from ..registry import Registry
+from ..interfaces import Preset
+from ..plugins import KINDS, get_host
+from ..registry import Entry, Registry
 from .console import console
 
 
-class Kind(str, Enum):
-    architectures = "architectures"
-    losses = "losses"
-    datasets = "datasets"
-
-
 def registries() -> dict[str, Registry]:
-    host = get_host()
-    return {"architectures": host.architectures, "losses": host.losses, "datasets": host.datasets}
+    return dict(get_host().registries)
+
+
+def entry_row(entry: Entry) -> dict[str, object]:
+    row = entry.as_dict()
+    if isinstance(entry.factory, Preset):  # where a preset's settings come from, and what they are
+        row["source"] = entry.factory.source
+        row["config"] = dict(entry.factory.config)
+    return row
 
 
 def list_entries(
     kind: str | None = typer.Argument(
-        None, help="architectures, losses or datasets (default: all)", show_default=False
+        None,
+        help=f"{', '.join(k.name for k in KINDS)} (default: all)",
+        show_default=False,
     ),
     pattern: str | None = typer.Argument(None, help="shell-style filter, e.g. 'dc*'"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
-    """List registered architectures, losses and datasets."""
+    """List registered architectures, losses, regularizers, augmentations, datasets, presets."""
     all_registries = registries()
     if kind is not None and kind not in all_registries:
         if pattern is None:  # `ganzoo list 'dc*'`: the one argument is a pattern
@@ -40,17 +43,19 @@ def list_entries(
         else:
             raise UnknownNameError("kind", kind, all_registries)
     selected = {k: r for k, r in all_registries.items() if kind in (None, k)}
-    found = {k: [e.as_dict() for e in r.entries(pattern)] for k, r in selected.items()}
+    found = {k: [entry_row(e) for e in r.entries(pattern)] for k, r in selected.items()}
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
     out = console()
     for name, rows in found.items():
         table = Table(title=name, title_justify="left")
-        for column in ("name", "plugin", "version", "description"):
+        columns = ["name", "plugin", "version", "description"]
+        columns += ["source"] if name == "presets" else []
+        for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(row["name"], row["plugin"], row["version"] or "", row["description"])
+            table.add_row(*(str(row.get(c) or "") for c in columns))
         out.print(table)
 
 

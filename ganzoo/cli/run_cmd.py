@@ -8,17 +8,18 @@ from typing import Any
 
 import typer
 
-from ..config import RunConfig, merge, parse_assignments, read_toml, resolve, resume_conflicts
-from ..errors import UsageError
-from ..train.distributed import (
-    check_nproc,
-    finish,
-    gather_objects,
-    init_from_env,
-    launch,
-    launched_by_torchrun,
-    leave,
+from ..config import (
+    RunConfig,
+    merge,
+    parse_assignments,
+    preset_layer,
+    read_toml,
+    resolve,
+    resume_conflicts,
 )
+from ..errors import UsageError
+from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
+from ..train.launch import check_nproc, launch, train_worker
 from ..train.rundir import RunDir
 from ..train.trainer import Trainer
 from .console import console, error_console
@@ -38,7 +39,11 @@ def flags_layer(**flags: Any) -> dict[str, Any]:
         "steps": ("train", "steps"),
         "epochs": ("train", "epochs"),
         "d_steps": ("train", "d_steps"),
-        "lr": ("train", "lr"),
+        "lr": ("optim", "lr"),
+        "lr_d": ("optim", "lr_d"),
+        "optimizer": ("optim", "name"),
+        "aug": ("aug", "name"),
+        "preset": ("preset", None),
         "seed": ("train", "seed"),
         "device": ("train", "device"),
         "amp": ("train", "amp"),
@@ -50,6 +55,9 @@ def flags_layer(**flags: Any) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for name, value in flags.items():
         if value is None:
+            continue
+        if name == "reg":  # --reg NAME, repeatable: each regularizer with its default parameters
+            layer["reg"] = {reg: {} for reg in value}
             continue
         section, key = where[name]
         if key is None:
@@ -73,7 +81,10 @@ def build_config(
         base = merge(RunConfig().to_dict(), read_toml(saved))
         flags = {**flags, "out": resume}
     layers = [read_toml(config_file)] if config_file else []
-    return resolve(*layers, parse_assignments(assignments), flags_layer(**flags), base=base)
+    layers += [parse_assignments(assignments), flags_layer(**flags)]
+    if resume is None:  # a resumed run's config already holds its preset's values
+        layers.insert(0, preset_layer(layers))
+    return resolve(*layers, base=base)
 
 
 def run(
@@ -89,7 +100,20 @@ def run(
     steps: int | None = typer.Option(None, "--steps", help="Generator steps (wins over --epochs)."),
     epochs: float | None = typer.Option(None, "--epochs", help="Epochs over the data [5]."),
     d_steps: int | None = typer.Option(None, "--d-steps", help="D steps per G step [1]."),
-    lr: float | None = typer.Option(None, "--lr", help="Adam learning rate [2e-4]."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate (G, and D) [2e-4]."),
+    lr_d: float | None = typer.Option(None, "--lr-d", help="D's learning rate (TTUR) [--lr]."),
+    optimizer: str | None = typer.Option(
+        None, "--optimizer", help="A torch.optim optimizer: Adam, AdamW, RMSprop, SGD [Adam]."
+    ),
+    reg: list[str] | None = typer.Option(
+        None, "--reg", help="Regularizer, repeatable: r1, gp, clip, ... (see `ganzoo list`)."
+    ),
+    aug: str | None = typer.Option(
+        None, "--aug", help="Augmentation for D's inputs: diffaugment, ada."
+    ),
+    preset: str | None = typer.Option(
+        None, "--preset", help="A paper's settings (`ganzoo list presets`); flags still win."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed [0]."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]."),
     amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bf16 autocast."),
@@ -121,7 +145,7 @@ def run(
     flags = dict(
         arch=arch, loss=loss, dataset=dataset, data_root=data_root, image_size=image_size,
         channels=channels, batch_size=batch_size, steps=steps, epochs=epochs, d_steps=d_steps,
-        lr=lr, seed=seed, device=device, amp=amp, ema=ema, compile=compile,
+        lr=lr, lr_d=lr_d, optimizer=optimizer, reg=reg or None, aug=aug, preset=preset, seed=seed, device=device, amp=amp, ema=ema, compile=compile,
         channels_last=channels_last, workers=workers, out=out,
     )  # fmt: skip
     if arch is None and resume is None and config_file is None:
@@ -155,25 +179,27 @@ def run(
         launch(config.to_toml(), str(run_dir.root), resume is not None, nproc_per_node, master_port)
         summary = json.loads(run_dir.summary.read_text())
     else:
-        trainer = Trainer(config, run_dir, resume=resume is not None, dist=ctx)
-        if trainer.is_main:
-            spec = trainer.components.spec
-            error_console().print(
-                f"training {config.model.name} / {config.loss.name} on {config.data.name} "
-                f"({spec.channels}x{spec.size}x{spec.size}) for {trainer.total_steps} steps on "
-                f"{trainer.device}{f' x {ctx.world_size} workers' if ctx else ''} -> {run_dir.root}",
-                highlight=False,
-            )
-        try:
-            summary = trainer.fit()
-            finish(ctx)  # every rank waits for rank 0's last writes, then leaves the group
-        finally:
-            leave(ctx)
-        if not trainer.is_main:
+        summary = train_worker(config, run_dir, resume is not None, ctx, announce=announce)
+        if ctx is not None and not ctx.is_main:
             return
     console().print(
         f"done: {summary['steps']} steps, {summary['img_per_s']:.0f} img/s, "
         f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",
+        highlight=False,
+    )
+
+
+def announce(trainer: Trainer) -> None:
+    """The start banner: what trains, on what, for how long, where to."""
+    config, spec, ctx = trainer.config, trainer.components.spec, trainer.dist
+    extras = [f"reg {', '.join(config.reg)}"] if config.reg else []
+    extras += [f"aug {config.aug.name}"] if config.aug.name else []
+    extras += [f"preset {config.preset}"] if config.preset else []
+    error_console().print(
+        f"training {config.model.name} / {config.loss.name} on {config.data.name} "
+        f"({spec.channels}x{spec.size}x{spec.size}){''.join(f', {e}' for e in extras)} for "
+        f"{trainer.total_steps} steps on {trainer.device}"
+        f"{f' x {ctx.world_size} workers' if ctx else ''} -> {trainer.run_dir.root}",
         highlight=False,
     )
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..config import RunConfig
-from ..errors import GanzooError
-from ..interfaces import Architecture, DataRequest, Discriminator, Generator, ImageSpec, Loss
+from ..errors import GanzooError, UsageError
+from ..interfaces import (
+    Architecture,
+    Augmentation,
+    DataRequest,
+    Discriminator,
+    Generator,
+    ImageSpec,
+    Loss,
+    Regularizer,
+    Stateful,
+)
 from ..params import instantiate
 from ..plugins import PluginHost, get_host
 from ..registry import Entry
@@ -21,7 +31,17 @@ class Components:
     generator: Generator
     discriminator: Discriminator
     loss: Loss
-    entries: dict[str, Entry]  # "model" / "loss" / "data" -> registry entry (provenance)
+    entries: dict[str, Entry]  # "model", "loss", "data", "reg.NAME", "aug" -> entry (provenance)
+    regularizers: dict[str, Regularizer] = field(default_factory=dict)
+    augmentation: Augmentation | None = None
+
+    def stateful(self) -> dict[str, Stateful]:
+        """What the step tells the step number and checkpoints: "loss", "reg.NAME", "aug"."""
+        found: dict[str, Stateful] = {"loss": self.loss}
+        found.update({f"reg.{name}": reg for name, reg in self.regularizers.items()})
+        if self.augmentation is not None:
+            found["aug"] = self.augmentation
+        return found
 
 
 def image_spec(config: RunConfig, host: PluginHost | None = None) -> tuple[ImageSpec, object]:
@@ -51,13 +71,28 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
     check_output_shape(generator, discriminator, spec, model_entry)
     loss: Loss = instantiate(loss_entry, config.loss.params, "loss")
     data_entry = host.datasets.get(config.data.name)
-    return Components(
-        spec,
-        generator,
-        discriminator,
-        loss,
-        {"model": model_entry, "loss": loss_entry, "data": data_entry},
-    )
+    entries: dict[str, Entry] = {"model": model_entry, "loss": loss_entry, "data": data_entry}
+    regularizers: dict[str, Regularizer] = {}
+    for name, params in config.reg.items():
+        entry = host.regularizers.get(name)
+        regularizers[name] = instantiate(entry, params, "reg", table=f"reg.{name}")
+        entries[f"reg.{name}"] = entry
+        check_interval(regularizers[name], entry)
+    augmentation = None
+    if config.aug.name:
+        entries["aug"] = host.augmentations.get(config.aug.name)
+        augmentation = instantiate(entries["aug"], config.aug.params, "aug")
+    return Components(spec, generator, discriminator, loss, entries, regularizers, augmentation)
+
+
+def check_interval(reg: Regularizer, entry: Entry) -> None:
+    if reg.target not in ("D", "G"):
+        raise GanzooError(
+            f"regularizer '{entry.qualified_name}' (plugin {entry.plugin}): target must be 'D' or "
+            f"'G', got {reg.target!r}"
+        )
+    if not isinstance(reg.interval, int) or reg.interval < 1:
+        raise UsageError(f"reg.{entry.name}.interval must be an integer >= 1, got {reg.interval!r}")
 
 
 def check_output_shape(

@@ -27,6 +27,27 @@ def compile_models(generator: nn.Module, discriminator: nn.Module) -> None:
         discriminator.forward_features = torch.compile(discriminator.forward_features)  # type: ignore[method-assign]
 
 
+class EagerDiscriminator(Discriminator):
+    """``discriminator`` called without torch.compile (its class's own ``forward_features``).
+
+    Gradient penalties need a double backward, which compiled graphs lack; the step runner sends
+    their inputs here. The module is held in a list so it is not registered twice.
+    """
+
+    def __init__(self, discriminator: Discriminator) -> None:
+        super().__init__()
+        self._module = [discriminator]
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        module = self._module[0]
+        return type(module).forward_features(module, x)
+
+
+def copy_of_call(discriminator: Discriminator) -> Discriminator:
+    """An uncompiled view of ``discriminator`` sharing its weights (see EagerDiscriminator)."""
+    return EagerDiscriminator(discriminator)
+
+
 def uncompile_models(generator: nn.Module, discriminator: nn.Module) -> None:
     for module in (generator, discriminator):
         module._compiled_call_impl = None  # what nn.Module.compile sets

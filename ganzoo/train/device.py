@@ -25,17 +25,30 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def amp_dtype(device: torch.device) -> torch.dtype:
-    """bf16 where the device has it (every CPU autocast, Ampere+ GPUs), else fp16."""
+def amp_dtype(device: torch.device, requested: str = "auto") -> torch.dtype:
+    """``auto``: bf16 where the device has it (every CPU, Ampere+ GPUs), else fp16.
+
+    ``float16`` forces the fp16 path with loss scaling, on any device: it is what GPUs without
+    bf16 (T4, V100) run, and the CPU can run it too, so tests cover it without such a GPU.
+    """
+    if requested == "float16":
+        return torch.float16
+    if requested == "bfloat16":
+        return torch.bfloat16
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         return torch.float16
     return torch.bfloat16
 
 
-def autocast(device: torch.device, enabled: bool) -> AbstractContextManager[object]:
-    if not enabled:
+def autocast(
+    device: torch.device, dtype: torch.dtype | bool | None
+) -> AbstractContextManager[object]:
+    """Autocast to ``dtype`` (``True``: the device's :func:`amp_dtype`); off for None/False."""
+    if dtype is None or dtype is False:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=amp_dtype(device))
+    if dtype is True:
+        dtype = amp_dtype(device)
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def peak_memory_mb(device: torch.device) -> float:

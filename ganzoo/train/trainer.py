@@ -8,25 +8,26 @@ before any checkpoint can store it.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 import signal
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from .. import __version__
 from ..config import RunConfig
 from ..errors import GanzooError, UsageError
 from ..interfaces import Discriminator, Generator
 from .batches import EpochBatchSampler, batch_loader
 from .build import Components, build_models, image_spec, load_dataset
-from .compiling import compile_models, is_compile_error, uncompile_models
+from .compiling import compile_models, copy_of_call, is_compile_error, uncompile_models
 from .device import amp_dtype, autocast, peak_memory_mb, resolve_device
 from .distributed import (
     DistContext,
@@ -34,13 +35,16 @@ from .distributed import (
     DistributedGenerator,
     all_reduce_mean,
     any_rank,
+    no_sync,
 )
 from .ema import EMA
 from .images import save_grid
+from .optim import build_optimizer, build_scheduler
 from .progress import TrainingProgress
 from .reporting import plot_losses
-from .rundir import RunDir
-from .state import TrainerState
+from .rundir import RunDir, provenance
+from .state import TrainingState
+from .step import StepParts, StepRunner, lazy_ratio
 from .tensorboard import TensorBoardLog
 
 DEFAULT_EPOCHS = 5.0
@@ -56,8 +60,13 @@ class NonFiniteLoss(GanzooError):
     """A loss became NaN or inf."""
 
 
-class Trainer(TrainerState):
-    """Trains ``config`` into ``run_dir``; ``resume`` continues from its last checkpoint."""
+class Trainer:
+    """The loop around the step: ``config`` trained into ``run_dir`` (logging, samples,
+    checkpoints, Ctrl-C); ``resume`` continues from the run's last checkpoint.
+
+    The step itself is :class:`~ganzoo.train.step.StepRunner`; everything that carries over from
+    one step to the next is :class:`~ganzoo.train.state.TrainingState` (``self.state``).
+    """
 
     def __init__(
         self,
@@ -84,31 +93,21 @@ class Trainer(TrainerState):
                 f"dataset '{config.data.name}' has {len(self.dataset)} images, fewer than one "  # type: ignore[arg-type]
                 f"global batch of {needed}; lower --batch-size"
             )
-        memory_format = torch.channels_last if train.channels_last else torch.contiguous_format
-        self.memory_format = memory_format
-        self.g = self.components.generator.to(self.device, memory_format=memory_format)
-        self.d = self.components.discriminator.to(self.device, memory_format=memory_format)
+        self.memory_format = torch.channels_last if train.channels_last else torch.contiguous_format
+        self.g = self.components.generator.to(self.device, memory_format=self.memory_format)
+        self.d = self.components.discriminator.to(self.device, memory_format=self.memory_format)
         if train.sync_bn:
             if self.device.type != "cuda":
                 raise UsageError("train.sync_bn needs CUDA (SyncBatchNorm has no CPU kernel)")
             self.g = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.g)
             self.d = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.d)
         # what the step calls: DDP wrappers under torch.distributed, the modules themselves otherwise
-        self.g_train: Generator = self.g
-        self.d_train: Discriminator = self.d
+        g_call: Generator = self.g
+        d_call: Discriminator = self.d
         if self.dist is not None:
-            self.g_train = DistributedGenerator(self.g, self.dist)
-            self.d_train = DistributedDiscriminator(self.d, self.dist)
+            g_call = DistributedGenerator(self.g, self.dist)
+            d_call = DistributedDiscriminator(self.d, self.dist)
             seed_everything(train.seed + self.dist.rank)  # each rank its own latents
-        self.loss = self.components.loss
-        betas = (train.beta1, train.beta2)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=train.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=train.lr_d or train.lr, betas=betas)
-        self.ema = EMA(self.g, train.ema_decay) if train.ema else None
-        # fp16 autocast (GPUs without bf16) needs loss scaling; bf16 and fp32 do not
-        self.scaler = torch.amp.GradScaler(
-            self.device.type, enabled=train.amp and amp_dtype(self.device) == torch.float16
-        )
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         self.sampler = EpochBatchSampler(
             len(self.dataset),  # type: ignore[arg-type]
@@ -118,21 +117,95 @@ class Trainer(TrainerState):
             world_size=world,
         )
         self.total_steps = total_steps(config, self.sampler.batches_per_epoch)
-        self.step, self.images_seen, self.train_seconds = 0, 0, 0.0
-        self.position = (0, 0)  # (epoch, batch) of the next real batch the trainer consumes
+        regularizers = self.components.regularizers
+        optimizers = {
+            "G": build_optimizer(
+                self.g, config.optim, config.optim.lr, lazy_ratio(regularizers, "G")
+            ),
+            "D": build_optimizer(
+                self.d,
+                config.optim,
+                config.optim.lr_d or config.optim.lr,
+                lazy_ratio(regularizers, "D"),
+            ),
+        }
+        schedulers = {
+            net: build_scheduler(opt, config.optim, self.total_steps)
+            for net, opt in optimizers.items()
+        }
+        precision = amp_dtype(self.device, train.amp_dtype) if train.amp else None
+        # fp16 needs loss scaling; one scaler per optimizer, each updated after its own step
+        scalers = {
+            net: torch.amp.GradScaler(self.device.type, enabled=precision == torch.float16)
+            for net in optimizers
+        }
+        ema = EMA(self.g, train.ema_decay) if train.ema else None
+        step_components = self.components.stateful()
+        self.state = TrainingState(
+            self.g, self.d, ema, optimizers, schedulers, scalers, step_components,
+            world_size=world,
+        )  # fmt: skip
+        self.eager_d: Discriminator | None = None
+        if train.compile:
+            self.eager_d = copy_of_call(self.d)
+            compile_models(self.g, self.d)
+        self.runner = StepRunner(
+            StepParts(
+                generator=self.g,
+                discriminator=self.d,
+                generator_call=g_call,
+                discriminator_call=d_call,
+                discriminator_eager=self.eager_d,
+                loss=self.components.loss,
+                regularizers=regularizers,
+                augmentation=self.components.augmentation,
+                optimizers=optimizers,
+                scalers=scalers,
+                schedulers=schedulers,
+                ema=ema,
+                entries=self.components.entries,
+                autocast=lambda: autocast(self.device, precision),
+                no_sync=no_sync if self.dist is not None else StepParts.no_sync,  # type: ignore[arg-type]
+                d_steps=train.d_steps,
+            )
+        )
         # a fixed latent batch, drawn from its own generator so it never shifts training's RNG
         fixed = torch.Generator().manual_seed(train.seed + 12345)
         self.fixed_z = self.g.sample_latent(config.log.samples, generator=fixed).to(self.device)
+        self.precision = precision
         if resume:
-            self._restore()
+            self.state.restore(self.run_dir.last_checkpoint, self.dist, self.run_dir.root)
+            self.run_dir.truncate_metrics(self.state.step)
         self._stop_requested = self._synced_stop = False
         self.compile_seconds: float | None = None
-        if train.compile:
-            compile_models(self.g, self.d)
 
-    def _first_compiled_step(self, batches: Iterator[Any]) -> tuple[Tensor, Tensor]:
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    @property
+    def ema(self) -> EMA | None:
+        return self.state.ema
+
+    def save_checkpoint(self, path: Path | None = None) -> None:
+        """The whole :class:`TrainingState`, with the config and versions; rank 0 writes."""
+        self.state.extra_meta = {
+            "config": self.config.to_dict(),
+            "ganzoo": __version__,
+            "torch": torch.__version__,
+            "plugins": provenance(self.components.entries),
+        }
+        self.state.save(path or self.run_dir.last_checkpoint, self.dist)
+
+    def _prune_checkpoints(self) -> None:
+        keep = self.config.log.keep_checkpoints
+        steps = sorted(self.run_dir.checkpoints.glob("step_*.safetensors"))
+        for old in steps[: max(0, len(steps) - keep)]:
+            old.unlink(missing_ok=True)
+
+    def _first_compiled_step(self, batches: Iterator[Any]) -> dict[str, Tensor]:
         """The first step compiles; if compiling fails, warn once and redo the step in eager mode."""
-        snapshot = self._snapshot()
+        snapshot = self.state.snapshot()
         started = time.perf_counter()
         try:
             result = self.train_step(batches)
@@ -145,74 +218,24 @@ class Trainer(TrainerState):
                 stacklevel=2,
             )
             uncompile_models(self.g, self.d)
-            self._load_snapshot(snapshot)
+            self.state.load_snapshot(snapshot)
             self.config.train.compile = False
             return self.train_step(batches)
         self.compile_seconds = time.perf_counter() - started
         return result
 
-    def train_step(self, batches: Iterator[list[Tensor] | Tensor]) -> tuple[Tensor, Tensor]:
-        """One generator step; returns the (detached) D and G losses of this step."""
-        amp = self.config.train.amp
-        d_steps = self.config.train.d_steps
-        for i in range(d_steps):
-            real = self._next_real(batches)
-            z = self.g.sample_latent(real.shape[0], device=self.device)
-            with autocast(self.device, amp):
-                if i < d_steps - 1:
-                    with torch.no_grad():
-                        fake = self.g_train(z)
-                else:
-                    fake = self.g_train(z)  # (B, C, H, W), kept with its graph for the G step
-                d_loss = self._scalar(
-                    self.loss.discriminator_loss(self.d_train, real, fake.detach()),
-                    "discriminator_loss",
-                )
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(d_loss).backward()
-            self.scaler.step(self.opt_d)
-        # D's weights are constants in G's step: no gradients for them (the next D step would
-        # discard them anyway), which saves a third of D's backward
-        self.d.requires_grad_(False)
-        no_sync = self.d_train.ddp.no_sync() if self.dist else contextlib.nullcontext()
-        try:
-            with autocast(self.device, amp), no_sync:
-                g_loss = self._scalar(
-                    self.loss.generator_loss(self.d_train, real, fake), "generator_loss"
-                )
-            self.opt_g.zero_grad(set_to_none=True)
-            self.scaler.scale(g_loss).backward()
-        finally:
-            self.d.requires_grad_(True)
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
-        if self.ema is not None:
-            self.ema.update(self.g, self.step)
-        return d_loss.detach(), g_loss.detach()
-
-    def _scalar(self, value: object, method: str) -> Tensor:
-        """A plugin's loss must be a scalar tensor; say which plugin broke that, and how."""
-        if isinstance(value, Tensor) and value.ndim == 0:
-            return value
-        entry = self.components.entries["loss"]
-        got = (
-            f"a tensor of shape {tuple(value.shape)}"
-            if isinstance(value, Tensor)
-            else type(value).__name__
-        )
-        raise GanzooError(
-            f"loss '{entry.qualified_name}' (plugin {entry.plugin}, {entry.distribution}): "
-            f"{method} returned {got}; it must return a scalar tensor (reduce with .mean())"
-        )
+    def train_step(self, batches: Iterator[Tensor]) -> dict[str, Tensor]:
+        """One generator step (every phase); returns its detached scalars (``d_loss``, ...)."""
+        return self.runner.run(self.state.step, lambda: self._next_real(batches))
 
     def _next_real(self, batches: Iterator[Any]) -> Tensor:
         batch = next(batches)
-        epoch, index = self.position
+        epoch, index = self.state.position
         index += 1
-        self.position = (
+        self.state.position = (
             (epoch + 1, 0) if index == self.sampler.batches_per_epoch else (epoch, index)
         )
-        self.images_seen += batch.shape[0] * (self.dist.world_size if self.dist else 1)
+        self.state.images_seen += batch.shape[0] * (self.dist.world_size if self.dist else 1)
         return batch.to(self.device, non_blocking=True, memory_format=self.memory_format)
 
     # ---- the loop -------------------------------------------------------------------------
@@ -220,38 +243,37 @@ class Trainer(TrainerState):
         log = self.config.log
         if self.is_main:
             self.run_dir.write_start(self.config, self.components.entries, fresh=self.step == 0)
-        self.sampler.epoch, self.sampler.batch = self.position
+        self.sampler.epoch, self.sampler.batch = self.state.position
         batches = iter(batch_loader(self.dataset, self.sampler, self.config.data.workers))
         progress = progress or TrainingProgress(self.total_steps, self.step, quiet=not self.is_main)
-        sums = torch.zeros(2, device=self.device)
-        interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
+        sums = ScalarSums()
+        interval_images, tick = self.state.images_seen, time.perf_counter()
         previous_handler = signal.signal(signal.SIGINT, self._request_stop)
         self.tensorboard = TensorBoardLog(self.run_dir.tensorboard if self.is_main else None)
         try:
             with progress:
                 while self.step < self.total_steps and not self._should_stop():
                     if self.config.train.compile and self.compile_seconds is None:
-                        d_loss, g_loss = self._first_compiled_step(batches)
+                        scalars = self._first_compiled_step(batches)
                         # compile warm-up is reported apart, not averaged into img/s
-                        interval_images, tick = self.images_seen, time.perf_counter()
+                        interval_images, tick = self.state.images_seen, time.perf_counter()
                     else:
-                        d_loss, g_loss = self.train_step(batches)
-                    sums += torch.stack([d_loss.float(), g_loss.float()])
-                    self.step += 1
-                    interval_steps += 1
+                        scalars = self.train_step(batches)
+                    sums.add(scalars)
+                    self.state.step += 1
                     progress.advance(self.step)
                     if self.step % log.every and self.step != self.total_steps:
                         continue
                     seconds = time.perf_counter() - tick  # .tolist() below syncs the device
-                    d_mean, g_mean = all_reduce_mean(sums / interval_steps, self.dist).tolist()
+                    means = sums.means(lambda t: all_reduce_mean(t, self.dist))
                     self._synced_stop = any_rank(self._stop_requested, self.dist, self.device)
-                    self.train_seconds += seconds
-                    row = self._log_row(d_mean, g_mean, self.images_seen - interval_images, seconds)
-                    self._check_finite(row)
+                    self.state.train_seconds += seconds
+                    row = self._log_row(means, self.state.images_seen - interval_images, seconds)
+                    self._check_finite(row, means)
                     progress.report(row)
                     self._side_work()
-                    sums.zero_()
-                    interval_steps, interval_images, tick = 0, self.images_seen, time.perf_counter()
+                    sums.clear()
+                    interval_images, tick = self.state.images_seen, time.perf_counter()
         finally:
             signal.signal(signal.SIGINT, previous_handler)
             self.tensorboard.close()
@@ -288,35 +310,43 @@ class Trainer(TrainerState):
             raise KeyboardInterrupt
         self._stop_requested = True
 
-    def _log_row(self, d: float, g: float, images: int, seconds: float) -> dict[str, Any]:
-        row = {
+    def _log_row(self, means: dict[str, float], images: int, seconds: float) -> dict[str, Any]:
+        row: dict[str, Any] = {
             "step": self.step,
             "epoch": round(
                 self.step / max(1, self.sampler.batches_per_epoch) * self.config.train.d_steps, 4
             ),
-            "d_loss": d,
-            "g_loss": g,
+            **means,
+            **{
+                f"lr_{n.lower()}": o.param_groups[0]["lr"] for n, o in self.state.optimizers.items()
+            },
             "img_per_s": images / seconds if seconds > 0 else 0.0,
-            "images_seen": self.images_seen,
-            "train_seconds": round(self.train_seconds, 3),
+            "images_seen": self.state.images_seen,
+            "train_seconds": round(self.state.train_seconds, 3),
         }
+        for component in self.state.components.values():
+            row.update(component.log_values())
         if self.is_main:
             self.run_dir.append_metrics(row)
             self.tensorboard.write(row)
         return row
 
-    def _check_finite(self, row: dict[str, Any]) -> None:
-        if math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"]):
+    def _check_finite(self, row: dict[str, Any], means: dict[str, float]) -> None:
+        bad = {k: v for k, v in means.items() if not math.isfinite(v)}
+        if not bad:
             return
         last = self.run_dir.last_checkpoint
         kept = (
             f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
         )
-        entry = self.components.entries["loss"]
+        first = next(iter(bad))
+        key = f"reg.{first[4:]}" if first.startswith("reg_") else "loss"
+        entry = self.components.entries[key]
+        kind = "regularizer" if key != "loss" else "loss"
+        values = ", ".join(f"{k}={v}" for k, v in means.items())
         raise NonFiniteLoss(
-            f"loss '{entry.qualified_name}' (plugin {entry.plugin}) became non-finite by step "
-            f"{self.step} (d_loss={row['d_loss']}, g_loss={row['g_loss']}); {kept}; "
-            "try a lower --lr or another loss"
+            f"{kind} '{entry.qualified_name}' (plugin {entry.plugin}) became non-finite by step "
+            f"{self.step} ({values}); {kept}; try a lower --lr or another {kind}"
         )
 
     # ---- outputs --------------------------------------------------------------------------
@@ -325,7 +355,7 @@ class Trainer(TrainerState):
         """A grid from the fixed latent batch, G in eval mode (BatchNorm running statistics)."""
         self.g.eval()
         try:
-            with autocast(self.device, self.config.train.amp):
+            with autocast(self.device, self.precision):
                 images = self.g(self.fixed_z)
         finally:
             self.g.train()
@@ -336,9 +366,11 @@ class Trainer(TrainerState):
 
         summary = {
             "steps": self.step,
-            "images_seen": self.images_seen,
-            "train_seconds": round(self.train_seconds, 3),
-            "img_per_s": self.images_seen / self.train_seconds if self.train_seconds else 0.0,
+            "images_seen": self.state.images_seen,
+            "train_seconds": round(self.state.train_seconds, 3),
+            "img_per_s": self.state.images_seen / self.state.train_seconds
+            if self.state.train_seconds
+            else 0.0,
             "peak_memory_mb": round(peak_memory_mb(self.device), 1),
             "compile_seconds": None
             if self.compile_seconds is None
@@ -352,6 +384,34 @@ class Trainer(TrainerState):
         }
         self.run_dir.summary.write_text(json.dumps(summary, indent=2) + "\n")
         return summary
+
+
+class ScalarSums:
+    """Running sums of the step's scalars between log lines (kept on the device: no syncs)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, scalars: dict[str, Tensor]) -> None:
+        for key, value in scalars.items():
+            if key in self.sums:
+                self.sums[key] += value.float()
+            else:
+                self.sums[key] = value.float().clone()
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def means(self, reduce: Callable[[Tensor], Tensor]) -> dict[str, float]:
+        """Interval means (``reduce`` averages them over DDP ranks), in a stable key order."""
+        keys = sorted(self.sums, key=lambda k: (k not in ("d_loss", "g_loss"), k))
+        if not keys:
+            return {}
+        stacked = torch.stack([self.sums[k] / self.counts[k] for k in keys])
+        return dict(zip(keys, reduce(stacked).tolist(), strict=True))
+
+    def clear(self) -> None:
+        self.sums.clear()
+        self.counts.clear()
 
 
 def total_steps(config: RunConfig, batches_per_epoch: int) -> int:

@@ -1,24 +1,17 @@
-"""WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs" (arXiv:1704.00028)."""
+"""WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs" (arXiv:1704.00028).
+
+The penalty itself lives in :mod:`ganzoo.penalties` (shared with the ``gp`` regularizer); it is
+re-exported here so ``from ganzoo_losses import gradient_penalty`` keeps working.
+"""
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from ganzoo import Discriminator, Loss, UsageError
+from ganzoo.penalties import gradient_penalty
 
-
-def gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor) -> Tensor:
-    """``E[(||grad_x D(x_hat)||_2 - 1)^2]`` at ``x_hat = eps * real + (1 - eps) * fake``.
-
-    ``eps ~ U[0, 1]`` per sample ``(B, 1, 1, 1)``; the graph is kept (``create_graph``) so the
-    penalty trains D.
-    """
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    scores = discriminator(x_hat)  # (B,)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+__all__ = ["WGANGPLoss", "gradient_penalty"]  # gradient_penalty: re-exported from ganzoo.penalties
 
 
 class WGANGPLoss(Loss):

@@ -1,0 +1,271 @@
+"""The training step as a list of phases, in the spirit of stylegan2-ada's ``Dmain/Dreg/Gmain/Greg``.
+
+One generator step runs, in order:
+
+========  ===========================================================  ===================
+phase     objective                                                    when
+========  ===========================================================  ===================
+``Dmain`` ``loss.discriminator_loss`` + every D regularizer with        ``d_steps`` times
+          ``interval == 1``
+``Dreg``  ``N *`` the D regularizers with ``interval == N > 1``        every N-th step
+``Gmain`` ``loss.generator_loss`` + every G regularizer with             every step
+          ``interval == 1``
+``Greg``  ``N *`` the G regularizers with ``interval == N > 1``        every N-th step
+========  ===========================================================  ===================
+
+The runner owns, once for every phase: autocast, loss scaling (one GradScaler per optimizer, so
+``step()`` and ``update()`` alternate however many D steps there are), freezing the network that
+is not trained (no weight gradients, outside DDP's gradient sync), the augmentation every D call
+goes through, the scalar checks naming the plugin, ``after_step`` hooks and the EMA update.
+Each D update draws a fresh real batch and fresh latents; the last one keeps G's graph so that
+``Gmain`` reuses its fake batch (as the DCGAN reference loop does: one G forward per step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import GanzooError
+from ..interfaces import Augmentation, Discriminator, Generator, Loss, Regularizer
+from ..registry import Entry
+from .ema import EMA
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One entry of the schedule: which network it trains, how often, with which terms."""
+
+    name: str  # Dmain | Dreg | Gmain | Greg
+    net: Literal["D", "G"]
+    interval: int = 1  # run at steps where step % interval == 0
+    repeat: int = 1  # Dmain: d_steps
+    regularizers: tuple[str, ...] = ()  # names of the regularizers whose penalty joins this phase
+    main: bool = True  # includes the adversarial loss
+
+    @property
+    def gain(self) -> float:
+        """Lazy regularisation scales the term by its interval (Karras et al. 2020)."""
+        return 1.0 if self.main else float(self.interval)
+
+
+def plan_phases(regularizers: dict[str, Regularizer], d_steps: int) -> list[Phase]:
+    """The schedule for these regularizers: main phases plus one reg phase per lazy interval."""
+    phases: list[Phase] = []
+    for net in ("D", "G"):
+        mine = {n: r for n, r in regularizers.items() if r.target == net}
+        eager = tuple(n for n, r in mine.items() if r.interval == 1)
+        phases.append(
+            Phase(f"{net}main", net, repeat=d_steps if net == "D" else 1, regularizers=eager)
+        )  # type: ignore[arg-type]
+        for interval in sorted({r.interval for r in mine.values() if r.interval > 1}):
+            lazy = tuple(n for n, r in mine.items() if r.interval == interval)
+            phases.append(Phase(f"{net}reg", net, interval, regularizers=lazy, main=False))  # type: ignore[arg-type]
+    return phases
+
+
+def lazy_ratio(regularizers: dict[str, Regularizer], net: str) -> float:
+    """``N / (N + 1)`` for a network with a lazy regularizer every N steps (smallest N), else 1."""
+    intervals = [r.interval for r in regularizers.values() if r.target == net and r.interval > 1]
+    return min(intervals) / (min(intervals) + 1) if intervals else 1.0
+
+
+class PhaseDiscriminator(Discriminator):
+    """D as the loss and regularizers of one phase see it: augmented, and computed once per batch.
+
+    Calls on the phase's own ``real`` or ``fake`` tensors are memoised, so a regularizer that
+    needs the logits the loss already computed (LeCam, consistency) costs no extra forward. A
+    leaf input that requires grad (a gradient penalty's interpolate) goes to the uncompiled D:
+    torch.compile's graphs have no double backward.
+    """
+
+    def __init__(self, discriminator: Discriminator, eager: Discriminator | None) -> None:
+        super().__init__()
+        self.inner = discriminator
+        self._eager = [eager or discriminator]  # a list: not registered as a second submodule
+        self.augmentation: Augmentation | None = None
+        self._memo: dict[int, tuple[Tensor, tuple[Tensor, Tensor]]] = {}
+
+    def bind(self, *batches: Tensor) -> None:
+        """Memoise D's outputs on these tensors (by identity) until the next ``bind``."""
+        self._memo = {id(t): (t, None) for t in batches}  # type: ignore[misc]
+
+    def output_for(self, batch: Tensor) -> tuple[Tensor, Tensor] | None:
+        entry = self._memo.get(id(batch))
+        return entry[1] if entry is not None and entry[0] is batch else None
+
+    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        entry = self._memo.get(id(x))
+        if entry is not None and entry[0] is x and entry[1] is not None:
+            return entry[1]
+        images = self.augmentation.augment(x) if self.augmentation is not None else x
+        net = self._eager[0] if x.is_leaf and x.requires_grad else self.inner
+        out = net.forward_features(images)
+        if entry is not None and entry[0] is x:
+            self._memo[id(x)] = (x, out)
+        return out
+
+
+@dataclass
+class StepParts:
+    """Everything the step runner needs, built once by the trainer."""
+
+    generator: Generator  # the module (its weights, its EMA)
+    discriminator: Discriminator
+    generator_call: Generator  # what the step calls: a DDP wrapper or the module itself
+    discriminator_call: Discriminator
+    discriminator_eager: Discriminator | None  # D without torch.compile, for double backward
+    loss: Loss
+    regularizers: dict[str, Regularizer]
+    augmentation: Augmentation | None
+    optimizers: dict[str, torch.optim.Optimizer]  # "G", "D"
+    scalers: dict[str, torch.amp.GradScaler]  # "G", "D": one per optimizer
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+    ema: EMA | None
+    entries: dict[str, Entry]  # provenance for error messages: "loss", "reg.NAME"
+    autocast: Callable[[], AbstractContextManager[object]]
+    no_sync: Callable[[nn.Module], AbstractContextManager[object]] = field(
+        default=lambda module: contextlib.nullcontext()
+    )
+    d_steps: int = 1
+
+
+class StepRunner:
+    """Runs the phases of one generator step; returns the step's detached scalars."""
+
+    def __init__(self, parts: StepParts) -> None:
+        self.parts = parts
+        self.phases = plan_phases(parts.regularizers, parts.d_steps)
+        self.d_view = PhaseDiscriminator(parts.discriminator_call, parts.discriminator_eager)
+        self.d_view.augmentation = parts.augmentation
+        self.components = {
+            "loss": parts.loss,
+            **{f"reg.{n}": r for n, r in parts.regularizers.items()},
+        }
+        if parts.augmentation is not None:
+            self.components["aug"] = parts.augmentation
+
+    def run(self, step: int, next_real: Callable[[], Tensor]) -> dict[str, Tensor]:
+        """Generator step ``step`` (0-based); ``next_real`` yields the next real batch."""
+        for component in self.components.values():
+            component.begin_step(step)
+        scalars: dict[str, Tensor] = {}
+        real = fake = None
+        for phase in self.phases:
+            if step % phase.interval:
+                continue
+            if phase.name == "Dmain":
+                real, fake = self._discriminator_updates(phase, next_real, scalars)
+            elif phase.name == "Gmain" or phase.net == "G":
+                if fake is None or not phase.main:  # a lazy G phase draws its own fake batch
+                    fake = self._generate(real.shape[0], grad=True)  # type: ignore[union-attr]
+                self._update(phase, real, fake, scalars)  # type: ignore[arg-type]
+                fake = None  # its graph was consumed by the backward
+            else:  # Dreg
+                self._update(phase, real, fake.detach(), scalars)  # type: ignore[arg-type, union-attr]
+        for scheduler in self.parts.schedulers.values():
+            scheduler.step()
+        if self.parts.ema is not None:
+            self.parts.ema.update(self.parts.generator, step)
+        return scalars
+
+    def _generate(self, n: int, *, grad: bool) -> Tensor:
+        z = self.parts.generator.sample_latent(n, device=self._device())
+        with self.parts.autocast(), torch.set_grad_enabled(grad):
+            return self.parts.generator_call(z)  # (B, C, H, W)
+
+    def _device(self) -> torch.device:
+        return next(self.parts.generator.parameters()).device
+
+    def _discriminator_updates(
+        self, phase: Phase, next_real: Callable[[], Tensor], scalars: dict[str, Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        for i in range(phase.repeat):
+            real = next_real()
+            # the last D update keeps G's graph: Gmain reuses this fake batch
+            fake = self._generate(real.shape[0], grad=i == phase.repeat - 1)
+            real_logits = self._update(phase, real, fake.detach(), scalars)
+            if self.parts.augmentation is not None and real_logits is not None:
+                self.parts.augmentation.observe(real_logits)
+        return real, fake
+
+    def _update(
+        self, phase: Phase, real: Tensor, fake: Tensor, scalars: dict[str, Tensor]
+    ) -> Tensor | None:
+        """One optimizer step of ``phase.net`` on this phase's objective; returns D's detached
+        logits on ``real`` where the objective computed them (ADA's overfitting heuristic)."""
+        parts = self.parts
+        net = parts.discriminator if phase.net == "D" else parts.generator
+        frozen = parts.generator if phase.net == "D" else parts.discriminator
+        frozen_call = parts.generator_call if phase.net == "D" else parts.discriminator_call
+        optimizer, scaler = parts.optimizers[phase.net], parts.scalers[phase.net]
+        self.d_view.bind(real, fake)
+        # the other network's weights are constants here: no gradients for them (saves a third
+        # of D's backward in G's step) and no gradient sync under DDP
+        frozen.requires_grad_(False)
+        try:
+            with parts.autocast(), parts.no_sync(frozen_call):
+                objective = self._objective(phase, real, fake, scalars)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(objective).backward()
+            real_out = self.d_view.output_for(real)
+        finally:
+            frozen.requires_grad_(True)
+            self.d_view.bind()
+        scaler.step(optimizer)
+        scaler.update()
+        for reg in parts.regularizers.values():
+            if reg.target == phase.net:
+                reg.after_step(net)
+        return real_out[0].detach() if real_out is not None else None
+
+    def _objective(
+        self, phase: Phase, real: Tensor, fake: Tensor, scalars: dict[str, Tensor]
+    ) -> Tensor:
+        total: Tensor | None = None
+        if phase.main:
+            method = "discriminator_loss" if phase.net == "D" else "generator_loss"
+            total = self._scalar(
+                getattr(self.parts.loss, method)(self.d_view, real, fake), "loss", method
+            )
+            scalars[f"{phase.net.lower()}_loss"] = total.detach()
+        for name in phase.regularizers:
+            value = self.parts.regularizers[name].penalty(self.d_view, real, fake)
+            if value is None:
+                continue
+            value = self._scalar(value, f"reg.{name}", "penalty")
+            scalars[f"reg_{name}"] = value.detach()
+            term = value * phase.gain
+            total = term if total is None else total + term
+        if total is None:  # a phase whose regularizers only act after the step (clip)
+            total = torch.zeros((), device=real.device, requires_grad=True)
+        return total
+
+    def _scalar(self, value: object, key: str, method: str) -> Tensor:
+        """A plugin's loss or penalty must be a scalar tensor; say which plugin broke that."""
+        if isinstance(value, Tensor) and value.ndim == 0:
+            return value
+        entry = self.parts.entries[key]
+        kind = "loss" if key == "loss" else "regularizer"
+        got = (
+            f"a tensor of shape {tuple(value.shape)}"
+            if isinstance(value, Tensor)
+            else type(value).__name__
+        )
+        raise GanzooError(
+            f"{kind} '{entry.qualified_name}' (plugin {entry.plugin}, {entry.distribution}): "
+            f"{method} returned {got}; it must return a scalar tensor (reduce with .mean())"
+        )
+
+
+def batches_to_real(
+    batches: Iterator[Tensor], prepare: Callable[[Tensor], Tensor]
+) -> Callable[[], Tensor]:
+    """A ``next_real`` callable over a batch iterator."""
+    return lambda: prepare(next(batches))

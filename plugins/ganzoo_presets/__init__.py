@@ -1,0 +1,63 @@
+"""ganzoo's built-in presets: each built-in loss with the settings of the paper it comes from.
+
+``ganzoo run dcgan --preset wgan-gp`` applies a preset under the config file, ``--set`` and the
+flags, so anything given explicitly still wins. ``ganzoo list presets`` shows them with their
+source.
+"""
+
+from ganzoo import Preset, hookimpl
+
+ADAM_DCGAN = {"name": "Adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+
+PRESETS = {
+    "dcgan": Preset(
+        {"loss": {"name": "bce"}, "train": {"d_steps": 1}, "optim": ADAM_DCGAN},
+        source="Radford et al. 2015 (DCGAN): Adam lr 2e-4, betas (0.5, 0.999), 1 D step",
+        description="DCGAN with the non-saturating BCE loss, as in the paper",
+    ),
+    "lsgan": Preset(
+        {"loss": {"name": "lsgan", "params": {"a": 0.0, "b": 1.0, "c": 1.0}}, "optim": ADAM_DCGAN},
+        source="Mao et al. 2017 (LSGAN): a-b-c = 0-1-1, Adam lr 2e-4, beta1 0.5",
+        description="least-squares GAN with the paper's 0-1-1 coding",
+    ),
+    "hinge": Preset(
+        {
+            "loss": {"name": "hinge"},
+            "train": {"d_steps": 5},
+            "optim": {"name": "Adam", "lr": 2e-4, "betas": [0.0, 0.9]},
+        },
+        source="Miyato et al. 2018 (SN-GAN): hinge loss, n_dis 5, Adam lr 2e-4, betas (0, 0.9)",
+        description="hinge loss with SN-GAN's optimiser settings",
+    ),
+    "wgan-gp": Preset(
+        {
+            "loss": {"name": "wgan"},
+            "reg": {"gp": {"lambda_gp": 10.0}},
+            "train": {"d_steps": 5},
+            "optim": {"name": "Adam", "lr": 1e-4, "betas": [0.0, 0.9]},
+        },
+        source="Gulrajani et al. 2017 (WGAN-GP): lambda 10, n_critic 5, Adam lr 1e-4, betas (0, 0.9)",
+        description="Wasserstein loss + gradient penalty, the paper's settings",
+    ),
+    "wgan": Preset(
+        {
+            "loss": {"name": "wgan"},
+            "reg": {"clip": {"clip_value": 0.01}},
+            "train": {"d_steps": 5},
+            "optim": {"name": "RMSprop", "lr": 5e-5},
+        },
+        source="Arjovsky et al. 2017 (WGAN): weight clipping 0.01, n_critic 5, RMSprop lr 5e-5",
+        description="the original WGAN: weight clipping and RMSprop",
+    ),
+    "mmd": Preset(
+        {"loss": {"name": "mmd"}, "optim": ADAM_DCGAN},
+        source="BCE + MMD^2 in D's features (Li et al. 2015 kernels) with DCGAN's Adam settings",
+        description="ganzoo's MMD-regularised BCE with DCGAN's optimiser",
+    ),
+}
+
+
+@hookimpl
+def register_presets(register):  # type: ignore[no-untyped-def]
+    for name, preset in PRESETS.items():
+        register(name, preset, description=preset.description)
