@@ -1,6 +1,9 @@
-"""Contracts every registered architecture and loss must honour (as timm tests every model)."""
+"""Contracts every registered architecture, loss, regularizer and augmentation must honour (as
+timm tests every model); the steps here are the real step runner's, not a copy of it."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 import torch
@@ -8,10 +11,14 @@ import torch
 from ganzoo import ImageSpec, UsageError
 from ganzoo.params import check_params, default_params, instantiate
 from ganzoo.plugins import get_host
+from ganzoo.testing import check_augmentation, check_regularizer
+from ganzoo.train.step import StepParts, StepRunner
 
 HOST = get_host()
 ARCHITECTURES = [e.qualified_name for e in HOST.architectures.entries()]
 LOSSES = [e.qualified_name for e in HOST.losses.entries()]
+REGULARIZERS = [e.qualified_name for e in HOST.regularizers.entries()]
+AUGMENTATIONS = [e.qualified_name for e in HOST.augmentations.entries()]
 SIZES = [16, 28, 32, 64, 128]
 # small widths keep the whole matrix fast on a 2-core CPU
 SMALL = {"latent_dim": 8, "ngf": 4, "ndf": 4}
@@ -42,34 +49,76 @@ def test_architecture_shapes_and_ranges(arch, size, channels):
     assert torch.equal(d(images), d.forward_features(images)[0])
 
 
+def real_step(g, d, loss, regularizers=(), augmentation=None, d_steps=1):
+    """One generator step of the real step runner (every phase), Adam as in DCGAN."""
+    regs = {name: HOST.regularizers.get(name).factory() for name in regularizers}
+    parts = StepParts(
+        generator=g,
+        discriminator=d,
+        generator_call=g,
+        discriminator_call=d,
+        discriminator_eager=None,
+        loss=loss,
+        regularizers=regs,
+        augmentation=augmentation,
+        optimizers={
+            net: torch.optim.Adam(m.parameters(), 2e-4, betas=(0.5, 0.999))
+            for net, m in (("G", g), ("D", d))
+        },
+        scalers={net: torch.amp.GradScaler("cpu", enabled=False) for net in ("G", "D")},
+        schedulers={},
+        ema=None,
+        entries={"loss": HOST.losses.get("bce")}
+        | {f"reg.{n}": HOST.regularizers.get(n) for n in regs},
+        autocast=contextlib.nullcontext,
+        d_steps=d_steps,
+    )
+    real = torch.rand(8, *g(g.sample_latent(1)).shape[1:]) * 2 - 1
+    return StepRunner(parts).run(0, lambda: real)
+
+
+def changed(module, before):
+    return any(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
+
+
 @pytest.mark.parametrize("loss_name", LOSSES)
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_one_step_of_every_loss_changes_both_networks(arch, loss_name):
     torch.manual_seed(0)
     g, d = small_arch(arch).build(ImageSpec(1, 16))
-    loss = HOST.losses.get(loss_name).factory()
-    opt_g, opt_d = (torch.optim.Adam(m.parameters(), 2e-4, betas=(0.5, 0.999)) for m in (g, d))
-    real = torch.rand(8, 1, 16, 16) * 2 - 1
     before_g = [p.detach().clone() for p in g.parameters()]
     before_d = [p.detach().clone() for p in d.parameters()]
-
-    fake = g(g.sample_latent(8))
-    d_loss = loss.discriminator_loss(d, real, fake.detach())
-    opt_d.zero_grad()
-    d_loss.backward()
-    opt_d.step()
-    g_loss = loss.generator_loss(d, real, fake)
-    opt_g.zero_grad()
-    g_loss.backward()
-    opt_g.step()
-
-    for value in (d_loss, g_loss):
-        assert value.ndim == 0 and torch.isfinite(value)
-    assert any(not torch.equal(a, b) for a, b in zip(before_d, d.parameters(), strict=True))
-    assert any(not torch.equal(a, b) for a, b in zip(before_g, g.parameters(), strict=True))
+    scalars = real_step(g, d, HOST.losses.get(loss_name).factory())
+    for key in ("d_loss", "g_loss"):
+        assert scalars[key].ndim == 0 and torch.isfinite(scalars[key])
+    assert changed(d, before_d) and changed(g, before_g)
 
 
-@pytest.mark.parametrize("kind", ["architectures", "losses", "datasets"])
+@pytest.mark.parametrize("reg", REGULARIZERS)
+def test_every_regularizer_conforms_and_joins_a_real_step(reg):
+    check_regularizer(HOST.regularizers.get(reg).factory)
+    torch.manual_seed(0)
+    g, d = small_arch("dcgan").build(ImageSpec(1, 16))
+    before_d = [p.detach().clone() for p in d.parameters()]
+    scalars = real_step(g, d, HOST.losses.get("bce").factory(), regularizers=[reg], d_steps=2)
+    assert all(torch.isfinite(v) for v in scalars.values())
+    assert changed(d, before_d)
+
+
+@pytest.mark.parametrize("aug", AUGMENTATIONS)
+def test_every_augmentation_conforms_and_joins_a_real_step(aug):
+    factory = HOST.augmentations.get(aug).factory
+    check_augmentation(factory)
+    torch.manual_seed(0)
+    g, d = small_arch("dcgan").build(ImageSpec(3, 16))
+    before_g = [p.detach().clone() for p in g.parameters()]
+    scalars = real_step(g, d, HOST.losses.get("bce").factory(), augmentation=factory())
+    assert all(torch.isfinite(v) for v in scalars.values()) and changed(g, before_g)
+
+
+@pytest.mark.parametrize(
+    "kind", ["architectures", "losses", "regularizers", "augmentations", "datasets"]
+)
 def test_every_entry_has_a_description_and_defaults_for_every_parameter(kind):
     for entry in getattr(HOST, kind).entries():
         assert entry.description, entry.qualified_name

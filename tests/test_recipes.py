@@ -46,7 +46,7 @@ RECIPES = {
 }
 # every piece at once, for the expensive modes (compile, DDP)
 EVERYTHING = [
-    "--preset", "wgan-gp", "--reg", "r1", "--reg", "clip", "--reg", "zero-gp", "--reg", "lecam",
+    "--preset", "wgan-gp", "--reg", "r1", "--reg", "clip", "--reg", "zero-gp", "--reg", "lecam", "--reg", "bcr",
     "--aug", "ada", "--set", "aug.params.speed_kimg=0.05", "--optimizer", "RMSprop",
 ]  # fmt: skip
 

@@ -29,6 +29,7 @@ from ganzoo.interfaces import Regularizer
 from ganzoo.params import default_params
 from ganzoo.penalties import gradient_penalty, input_gradient_sq_norm
 from ganzoo.plugins import get_host
+from ganzoo.testing import check_regularizer
 from ganzoo.train import checkpoint as ckpt
 from ganzoo.train.rundir import RunDir
 from ganzoo.train.state import split_state
@@ -113,6 +114,11 @@ def test_penalty_is_a_scalar_that_trains_d_or_none(name):
     assert isinstance(value, Tensor) and value.ndim == 0 and torch.isfinite(value)
     value.backward()
     assert critic.features.weight.grad is not None and critic.features.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_builtin_passes_the_plugin_author_checks(name):
+    check_regularizer(get_host().regularizers.get(name).factory)
 
 
 @pytest.mark.parametrize(
@@ -285,7 +291,7 @@ def test_lecam_moving_averages_and_value_by_hand():
         ema_r = mean_r if ema_r is None else 0.9 * ema_r + 0.1 * mean_r
         ema_f = mean_f if ema_f is None else 0.9 * ema_f + 0.1 * mean_f
         assert reg.log_values() == pytest.approx({"lecam_ema_real": ema_r, "lecam_ema_fake": ema_f})
-        # updated first, then used (official code): relu(D(x) - alpha_F)^2, relu(alpha_R - D(G(z)))^2
+        # updated first, then used (official code): relu(D(x) - a_F)^2 + relu(a_R - D(G(z)))^2
         expected = 0.5 * (
             sum(max(r - ema_f, 0) ** 2 for r in real) / 2
             + sum(max(ema_r - f, 0) ** 2 for f in fake) / 2

@@ -7,6 +7,7 @@ import ast
 import json
 import random
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -301,3 +302,15 @@ def test_no_import_circle_inside_the_training_package():
 
     circles = [m for m in graph if reaches(m, m, set())]
     assert circles == [], f"import circle through {circles}"
+
+
+def test_amp_on_a_cpu_without_native_bf16_says_it_will_be_slow(tmp_path, monkeypatch):
+    from ganzoo.train import device
+
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="no native bf16 .* drop --amp"):
+        run(tmp_path, "r", "train.amp=true", "train.steps=1")
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        run(tmp_path, "r2", "train.amp=true", "train.steps=1")

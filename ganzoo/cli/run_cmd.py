@@ -18,6 +18,7 @@ from ..config import (
     resume_conflicts,
 )
 from ..errors import UsageError
+from ..plugins import get_host
 from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
 from ..train.launch import check_nproc, launch, train_worker
 from ..train.rundir import RunDir
@@ -202,6 +203,13 @@ def announce(trainer: Trainer) -> None:
         f"{f' x {ctx.world_size} workers' if ctx else ''} -> {trainer.run_dir.root}",
         highlight=False,
     )
+    presets = get_host().presets
+    if config.preset is None and config.loss.name in presets.names():
+        error_console().print(
+            f"note: --preset {config.loss.name} trains with its paper's settings "
+            f"({presets.get(config.loss.name).factory.source})",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

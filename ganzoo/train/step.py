@@ -24,6 +24,7 @@ Each D update draws a fresh real batch and fresh latents; the last one keeps G's
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -82,7 +83,9 @@ class PhaseDiscriminator(Discriminator):
     Calls on the phase's own ``real`` or ``fake`` tensors are memoised, so a regularizer that
     needs the logits the loss already computed (LeCam, consistency) costs no extra forward. A
     leaf input that requires grad (a gradient penalty's interpolate) goes to the uncompiled D:
-    torch.compile's graphs have no double backward.
+    torch.compile's graphs have no double backward. After that, the phase's later calls go there
+    too: the uncompiled BatchNorm's double-backward node saves the running statistics, which a
+    compiled forward would then update in place under it.
     """
 
     def __init__(self, discriminator: Discriminator, eager: Discriminator | None) -> None:
@@ -91,10 +94,12 @@ class PhaseDiscriminator(Discriminator):
         self._eager = [eager or discriminator]  # a list: not registered as a second submodule
         self.augmentation: Augmentation | None = None
         self._memo: dict[int, tuple[Tensor, tuple[Tensor, Tensor]]] = {}
+        self._eager_from_now = False
 
     def bind(self, *batches: Tensor) -> None:
         """Memoise D's outputs on these tensors (by identity) until the next ``bind``."""
         self._memo = {id(t): (t, None) for t in batches}  # type: ignore[misc]
+        self._eager_from_now = False
 
     def output_for(self, batch: Tensor) -> tuple[Tensor, Tensor] | None:
         entry = self._memo.get(id(batch))
@@ -105,7 +110,9 @@ class PhaseDiscriminator(Discriminator):
         if entry is not None and entry[0] is x and entry[1] is not None:
             return entry[1]
         images = self.augmentation.augment(x) if self.augmentation is not None else x
-        net = self._eager[0] if x.is_leaf and x.requires_grad else self.inner
+        if x.is_leaf and x.requires_grad:
+            self._eager_from_now = True
+        net = self._eager[0] if self._eager_from_now else self.inner
         out = net.forward_features(images)
         if entry is not None and entry[0] is x:
             self._memo[id(x)] = (x, out)
@@ -169,8 +176,12 @@ class StepRunner:
                 fake = None  # its graph was consumed by the backward
             else:  # Dreg
                 self._update(phase, real, fake.detach(), scalars)  # type: ignore[arg-type, union-attr]
-        for scheduler in self.parts.schedulers.values():
-            scheduler.step()
+        with warnings.catch_warnings():
+            # an fp16 step skipped for inf gradients makes the scheduler warn that it stepped
+            # before its optimizer: expected, and harmless (the loss scale is being found)
+            warnings.simplefilter("ignore", UserWarning)
+            for scheduler in self.parts.schedulers.values():
+                scheduler.step()
         if self.parts.ema is not None:
             self.parts.ema.update(self.parts.generator, step)
         return scalars

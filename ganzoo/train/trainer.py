@@ -28,7 +28,7 @@ from ..interfaces import Discriminator, Generator
 from .batches import EpochBatchSampler, batch_loader
 from .build import Components, build_models, image_spec, load_dataset
 from .compiling import compile_models, copy_of_call, is_compile_error, uncompile_models
-from .device import amp_dtype, autocast, peak_memory_mb, resolve_device
+from .device import amp_dtype, autocast, peak_memory_mb, resolve_device, slow_amp_warning
 from .distributed import (
     DistContext,
     DistributedDiscriminator,
@@ -134,6 +134,9 @@ class Trainer:
             for net, opt in optimizers.items()
         }
         precision = amp_dtype(self.device, train.amp_dtype) if train.amp else None
+        slow = slow_amp_warning(self.device, precision)
+        if slow and self.is_main:
+            warnings.warn(slow, stacklevel=2)
         # fp16 needs loss scaling; one scaler per optimizer, each updated after its own step
         scalers = {
             net: torch.amp.GradScaler(self.device.type, enabled=precision == torch.float16)

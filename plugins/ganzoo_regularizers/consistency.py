@@ -46,13 +46,12 @@ def translate(images: Tensor, shift_x: Tensor, shift_y: Tensor) -> Tensor:
     b, c, h, w = images.shape
     rows = torch.arange(h, device=images.device) - shift_y.view(-1, 1)  # (B, H) source rows
     cols = torch.arange(w, device=images.device) - shift_x.view(-1, 1)  # (B, W) source columns
-    inside = ((rows >= 0) & (rows < h)).view(b, 1, h, 1) & ((cols >= 0) & (cols < w)).view(
-        b, 1, 1, w
-    )
+    rows_in = ((rows >= 0) & (rows < h)).view(b, 1, h, 1)
+    cols_in = ((cols >= 0) & (cols < w)).view(b, 1, 1, w)
     rows = rows.clamp(0, h - 1).view(b, 1, h, 1).expand(b, c, h, w)
     cols = cols.clamp(0, w - 1).view(b, 1, 1, w).expand(b, c, h, w)
     out = images.gather(2, rows).gather(3, cols)  # (B, C, H, W)
-    return out * inside.to(out.dtype)  # zero padding
+    return out.masked_fill(~(rows_in & cols_in), 0)  # zero padding
 
 
 def random_flip_translate(

@@ -29,7 +29,8 @@ class R1(Regularizer):
         gamma: the weight. 10 as in the paper's experiments (CelebA-HQ, LSUN, ImageNet), which
             also suits ganzoo's small DCGANs. StyleGAN2-ADA's heuristic for other set-ups is
             ``gamma = 0.0002 * size^2 / batch_size``.
-        interval: compute every ``interval`` D steps (lazy regularisation; StyleGAN2 uses 16).
+        interval: compute every ``interval`` generator steps (lazy regularisation; StyleGAN2
+            uses 16).
     """
 
     name: ClassVar[str] = "r1"
@@ -60,7 +61,7 @@ class R2(R1):
 
     Args:
         gamma: the weight (10, as for R1).
-        interval: compute every ``interval`` D steps (lazy regularisation).
+        interval: compute every ``interval`` generator steps (lazy regularisation).
     """
 
     name: ClassVar[str] = "r2"
@@ -85,7 +86,7 @@ class GradientPenalty(Regularizer):
     Args:
         lambda_gp: the weight (10 in the paper; the name matches the ``wgan-gp`` loss's).
         center: the target gradient norm (1 in the paper).
-        interval: compute every ``interval`` D steps (lazy regularisation).
+        interval: compute every ``interval`` generator steps (lazy regularisation).
     """
 
     name: ClassVar[str] = "gp"
