@@ -18,7 +18,6 @@ from ..interfaces import (
     ImageSpec,
     Loss,
     Regularizer,
-    Stateful,
 )
 from ..params import instantiate
 from ..plugins import PluginHost, get_host
@@ -34,14 +33,6 @@ class Components:
     entries: dict[str, Entry]  # "model", "loss", "data", "reg.NAME", "aug" -> entry (provenance)
     regularizers: dict[str, Regularizer] = field(default_factory=dict)
     augmentation: Augmentation | None = None
-
-    def stateful(self) -> dict[str, Stateful]:
-        """What the step tells the step number and checkpoints: "loss", "reg.NAME", "aug"."""
-        found: dict[str, Stateful] = {"loss": self.loss}
-        found.update({f"reg.{name}": reg for name, reg in self.regularizers.items()})
-        if self.augmentation is not None:
-            found["aug"] = self.augmentation
-        return found
 
 
 def image_spec(config: RunConfig, host: PluginHost | None = None) -> tuple[ImageSpec, object]:

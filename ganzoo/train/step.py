@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GanzooError
-from ..interfaces import Augmentation, Discriminator, Generator, Loss, Regularizer
+from ..interfaces import Augmentation, Discriminator, Generator, Loss, Regularizer, Stateful
 from ..registry import Entry
 from .ema import EMA
 
@@ -151,7 +151,8 @@ class StepRunner:
         self.phases = plan_phases(parts.regularizers, parts.d_steps)
         self.d_view = PhaseDiscriminator(parts.discriminator_call, parts.discriminator_eager)
         self.d_view.augmentation = parts.augmentation
-        self.components = {
+        # what learns the step number and is checkpointed: "loss", "reg.NAME", "aug"
+        self.components: dict[str, Stateful] = {
             "loss": parts.loss,
             **{f"reg.{n}": r for n, r in parts.regularizers.items()},
         }
@@ -169,13 +170,13 @@ class StepRunner:
                 continue
             if phase.name == "Dmain":
                 real, fake = self._discriminator_updates(phase, next_real, scalars)
-            elif phase.name == "Gmain" or phase.net == "G":
-                if fake is None or not phase.main:  # a lazy G phase draws its own fake batch
+            elif phase.net == "D":  # Dreg: on Dmain's last batches
+                self._update(phase, real, fake.detach(), scalars)  # type: ignore[arg-type, union-attr]
+            else:  # Gmain reuses Dmain's fake batch and its graph; a lazy Greg draws its own
+                if fake is None:
                     fake = self._generate(real.shape[0], grad=True)  # type: ignore[union-attr]
                 self._update(phase, real, fake, scalars)  # type: ignore[arg-type]
                 fake = None  # its graph was consumed by the backward
-            else:  # Dreg
-                self._update(phase, real, fake.detach(), scalars)  # type: ignore[arg-type, union-attr]
         with warnings.catch_warnings():
             # an fp16 step skipped for inf gradients makes the scheduler warn that it stepped
             # before its optimizer: expected, and harmless (the loss scale is being found)

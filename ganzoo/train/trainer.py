@@ -143,11 +143,6 @@ class Trainer:
             for net in optimizers
         }
         ema = EMA(self.g, train.ema_decay) if train.ema else None
-        step_components = self.components.stateful()
-        self.state = TrainingState(
-            self.g, self.d, ema, optimizers, schedulers, scalers, step_components,
-            world_size=world,
-        )  # fmt: skip
         self.eager_d: Discriminator | None = None
         if train.compile:
             self.eager_d = copy_of_call(self.d)
@@ -168,10 +163,14 @@ class Trainer:
                 ema=ema,
                 entries=self.components.entries,
                 autocast=lambda: autocast(self.device, precision),
-                no_sync=no_sync if self.dist is not None else StepParts.no_sync,  # type: ignore[arg-type]
+                no_sync=no_sync,
                 d_steps=train.d_steps,
             )
         )
+        self.state = TrainingState(
+            self.g, self.d, ema, optimizers, schedulers, scalers, self.runner.components,
+            world_size=world,
+        )  # fmt: skip
         # a fixed latent batch, drawn from its own generator so it never shifts training's RNG
         fixed = torch.Generator().manual_seed(train.seed + 12345)
         self.fixed_z = self.g.sample_latent(config.log.samples, generator=fixed).to(self.device)
