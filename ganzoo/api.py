@@ -39,7 +39,15 @@ def train(
         out: the run directory (default ``runs/<model>-<loss>-<dataset>-<time>``).
         resume: continue the run in this directory (its saved config is the base).
     """
-    from .config import RunConfig, merge, parse_assignments, preset_layer, read_toml, resolve
+    from .config import (
+        RunConfig,
+        check_resume,
+        merge,
+        parse_assignments,
+        preset_layer,
+        read_toml,
+        resolve,
+    )
     from .errors import UsageError
     from .train.launch import train_worker
     from .train.rundir import RunDir
@@ -67,6 +75,8 @@ def train(
     if out is not None:
         layers.append({"out": str(out)})
     resolved = resolve(*layers, base=base)
+    if resume is not None:
+        check_resume(resume, read_toml(RunDir(Path(resume)).config), resolved)
     run_dir = RunDir(Path(resolved.out)) if resolved.out else RunDir.default_for(resolved)
     if resume is None and run_dir.last_checkpoint.exists():
         raise UsageError(f"{run_dir.root} already holds a run; pass resume= or another out=")

@@ -326,6 +326,16 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def check_resume(run_root: object, saved_tree: Mapping[str, Any], requested: RunConfig) -> None:
+    """Refuse to resume ``run_root`` (saved config ``saved_tree``) as a different experiment."""
+    saved = resolve(base=merge(RunConfig().to_dict(), saved_tree))
+    conflicts = resume_conflicts(saved, requested)
+    if conflicts:
+        raise UsageError(
+            f"cannot resume {run_root}: it was trained with other settings: {'; '.join(conflicts)}"
+        )
+
+
 def resume_conflicts(saved: RunConfig, requested: RunConfig) -> list[str]:
     """Differences that make ``requested`` a different experiment from ``saved``."""
     old, new = flatten(saved.to_dict()), flatten(requested.to_dict())

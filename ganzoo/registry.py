@@ -91,7 +91,9 @@ class Registry(Generic[T]):
             return matches[0]
         if matches:
             raise AmbiguousNameError(self.kind, name, [e.qualified_name for e in matches])
-        raise UnknownNameError(self.kind, name, self.names())
+        # suggest what the user typed the kind of: bare names for a bare name, else qualified
+        known = self.names() if ":" in name else sorted({e.name for e in self})
+        raise UnknownNameError(self.kind, name, known)
 
     def names(self) -> list[str]:
         """Every name a user may type: bare names and qualified names."""

@@ -186,14 +186,17 @@ def train_tiny(
     """Train a few steps of a tiny model on fake 16x16 data, in this process; return the run.
 
     ``plugin`` (a module or object with ``@ganzoo.hookimpl`` functions) is registered for the run
-    exactly as an entry point would be, and removed afterwards. The run must write its
+    exactly as an entry point would be, and removed afterwards; a plugin that is installed (so
+    already loaded from its entry point) is used as it is. The run must write its
     checkpoint and finite losses; the metrics rows are checked.
     """
     from .api import train
     from .plugins import get_host
 
     host = get_host()
-    if plugin is not None:
+    # an installed plugin is loaded from its entry point already: use it as it is
+    register = plugin is not None and not host.pm.is_registered(plugin)
+    if register:
         status = host.add_plugin(plugin, plugin_name)
         assert status.status == "ok", f"plugin failed to register: {status.reason}"
     try:
@@ -206,7 +209,7 @@ def train_tiny(
             layers["aug"] = {"name": aug}
         run = train(layers, assignments=[*settings, *assignments], out=out)
     finally:
-        if plugin is not None:
+        if register:
             host.remove_plugin(plugin_name)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert rows and rows[-1]["step"] == steps, "the run did not log its last step"

@@ -16,19 +16,9 @@ from ganzoo.plugins import get_host
 from ganzoo.train.rundir import RunDir
 from ganzoo.train.trainer import Trainer
 
-TINY = [
-    "data.name=fake",
-    "data.params.length=64",
-    "data.image_size=16",
-    "data.channels=1",
-    "model.params.ngf=8",
-    "model.params.ndf=8",
-    "model.params.latent_dim=16",
-    "train.batch_size=8",
-    "log.every=2",
-    "log.sample_every=4",
-    "log.checkpoint_every=4",
-]
+from .test_training import TINY as TRAINING_TINY
+
+TINY = [*TRAINING_TINY, "data.params.length=64"]  # the trainer tests' tiny run, less data
 
 AUGMENTATIONS = {
     "diffaugment": DiffAugment,

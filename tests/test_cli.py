@@ -33,7 +33,14 @@ def test_version(capsys):
 def test_list_json_shape(capsys, fresh_host):
     code, out, _ = ganzoo(capsys, "list", "--json")
     data = json.loads(out)
-    assert code == 0 and set(data) == {"architectures", "losses", "datasets"}
+    assert code == 0 and set(data) == {
+        "architectures",
+        "losses",
+        "regularizers",
+        "augmentations",
+        "datasets",
+        "presets",
+    }
     names = {e["name"] for e in data["losses"]}
     assert {"bce", "lsgan", "mmd", "hinge", "wgan-gp"} <= names
     for entry in data["losses"]:

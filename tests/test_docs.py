@@ -8,6 +8,8 @@
 - docs/reference.md's blocks between ``<!-- BEGIN generated: KEY -->`` and
   ``<!-- END generated: KEY -->`` must equal what ganzoo prints now. After changing a command's
   options or the config, regenerate them with ``GANZOO_UPDATE_DOCS=1 pytest tests/test_docs.py``.
+- Python blocks preceded by ``<!-- runs -->`` are executed, in page order and in one namespace, in
+  a temporary working directory (docs/python-api.md trains and samples this way).
 - Every page is in mkdocs.yml's nav, and ``mkdocs build --strict`` passes when mkdocs is installed.
 """
 
@@ -38,6 +40,7 @@ DOCS = ROOT / "docs"
 UPDATE_ENV = "GANZOO_UPDATE_DOCS"
 FILE_MARK = re.compile(r"<!-- file: (?P<path>\S+) -->\n(?P<fence>`{3,})(?P<lang>\w*)\n(?P<body>.*?)\n(?P=fence)\n", re.S)  # fmt: skip
 GENERATED = re.compile(r"(<!-- BEGIN generated: (?P<key>[^>]+?) -->\n)(?P<body>.*?)(<!-- END generated: (?P=key) -->)", re.S)  # fmt: skip
+RUNS_MARK = re.compile(r"<!-- runs -->\n```python\n(?P<body>.*?)\n```\n", re.S)
 TOY_DIST = ("ganzoo-toy", "0.1.0", {"toy": "ganzoo_toy"})
 
 
@@ -118,8 +121,13 @@ def test_the_hooks_page_plugin_registers_and_trains(capsys, tmp_path, toy):
     assert names == {
         "architectures": ["toy:mlp"],
         "losses": ["toy:minimax"],
+        "regularizers": ["toy:shrink"],
+        "augmentations": ["toy:flip"],
         "datasets": ["toy:checkerboards"],
+        "presets": ["toy:goodfellow"],
     }
+    [goodfellow] = listed["presets"]
+    assert goodfellow["source"].startswith("Goodfellow et al. 2014")
     [mlp] = listed["architectures"]
     assert mlp["distribution"] == "ganzoo-toy"
     assert mlp["description"] == "Two-layer perceptrons for G and D, as in Goodfellow et al. 2014."
@@ -130,6 +138,48 @@ def test_the_hooks_page_plugin_registers_and_trains(capsys, tmp_path, toy):
     assert (run / "checkpoints" / "last.safetensors").is_file()
     code, _, err = ganzoo(capsys, "sample", str(run), "-n", "4", "-o", str(tmp_path / "g.png"))
     assert code == 0, err
+
+
+def test_the_hooks_page_preset_regularizer_and_augmentation_train(capsys, tmp_path, toy):
+    toy()
+    run = tmp_path / "run"
+    code, _, err = ganzoo(
+        capsys,
+        "run", "mlp", "--preset", "goodfellow", "--reg", "shrink", "--aug", "flip",
+        "--dataset", "checkerboards", "--steps", "3",
+        "--set", "data.params.length=32", "--set", "train.batch_size=8", "--set", "log.every=1",
+        "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, err
+    saved = (run / "config.toml").read_text()
+    assert (
+        'preset = "goodfellow"' in saved and 'name = "SGD"' in saved and "momentum = 0.5" in saved
+    )
+    assert 'name = "minimax"' in saved and "[reg.shrink]" in saved
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert all(0 <= r["flip_real_positive"] <= 1 for r in rows)
+
+
+def test_the_hooks_page_testing_example_passes(tmp_path, toy):
+    toy()
+    namespace: dict[str, object] = {}
+    exec(compile(files_of(page("hooks.md"))["test_toy.py"], "test_toy.py", "exec"), namespace)
+    tests = {name: f for name, f in namespace.items() if name.startswith("test_")}
+    assert sorted(tests) == ["test_the_toy_components_conform", "test_the_toy_trains"]
+    tests["test_the_toy_components_conform"]()
+    tests["test_the_toy_trains"](tmp_path)
+
+
+def test_the_toy_plugin_passes_ganzoos_checks(toy):
+    toy()
+    import ganzoo_toy
+
+    from ganzoo.testing import check_architecture, check_dataset, check_loss
+
+    check_architecture(ganzoo_toy.MLP, latent_dim=8, hidden=16)
+    check_loss(ganzoo_toy.MinimaxLoss)
+    check_dataset(ganzoo_toy.Checkerboards, length=4)
 
 
 def test_the_toy_dataset_and_architecture_keep_their_contract(toy):
@@ -174,6 +224,7 @@ LOAD_FAILURES = {
     "twice": [('register("minimax", MinimaxLoss, ', 'register("minimax", MinimaxLoss)\n    register("minimax", MinimaxLoss, ')],
     "hook raises": [('    register("checkerboards", Checkerboards)', '    raise RuntimeError("no GPU found")')],
     "missing dependency": [("import math\n", "import math\n\nimport toy_extras\n")],
+    "preset class": [('register("goodfellow", GOODFELLOW, ', 'register("goodfellow", Preset, ')],
 }  # fmt: skip
 
 
@@ -199,7 +250,7 @@ def test_load_failures_are_documented_verbatim(capsys, toy, mistake):
 def test_a_failed_plugins_names_are_unknown(capsys, toy, tmp_path, monkeypatch):
     toy(mutate(toy_source(), "def register_datasets(", "def register_dataset("))
     # as on a machine with ganzoo alone: the example distributions, if installed, stay out
-    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "ganzoo-ragan,ganzoo-sngan")
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "ganzoo-ragan,ganzoo-sngan,ganzoo-featmatch")
     reset_host()
     message = cli_error(capsys, *TOY_RUN, "--out", str(tmp_path / "run"))
     assert f"$ ganzoo run mlp --loss minimax --dataset checkerboards\n{message}\n" in page(
@@ -253,6 +304,10 @@ RUN_FAILURES = {
     "not reduced": ([("return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()", "return F.softplus(-real_logits) + F.softplus(fake_logits)")], []),
     "not a tensor": ([("return -F.softplus(fake_logits).mean()", "return -F.softplus(fake_logits).mean().item()")], []),
     "non-finite": ([("return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()", 'return F.softplus(-real_logits).mean() * float("nan")')], ["--steps", "1"]),
+    "logits (B, 1)": ([("return self.head(features).squeeze(1), features", "return self.head(features), features")], []),
+    "regularizer target": ([('    target = "D"\n', '    target = "discriminator"\n')], ["--reg", "shrink"]),
+    "preset key": ([('"train": {"d_steps": 1},', '"train": {"d_step": 1},')], ["--preset", "goodfellow"]),
+    "unknown regularizer": ([], ["--reg", "shrnk"]),
 }  # fmt: skip
 
 
@@ -299,7 +354,7 @@ def test_the_tutorial_package_registers_and_trains(capsys, tmp_path, r1_package)
     assert (status["status"], status["distribution"], status["hooks"]) == (
         "ok",
         "ganzoo-r1",
-        ["register_losses"],
+        ["register_losses", "register_regularizers"],
     )
     code, out, err = ganzoo(capsys, "list", "losses", "r1", "--json")
     assert code == 0, err
@@ -315,6 +370,22 @@ def test_the_tutorial_package_registers_and_trains(capsys, tmp_path, r1_package)
     )  # fmt: skip
     assert code == 0, err
     assert json.loads((run / "plugins.json").read_text())["loss"]["distribution"] == "ganzoo-r1"
+    # the tutorial's regularizer, with another loss, lazy
+    run = tmp_path / "drift"
+    code, _, err = ganzoo(
+        capsys,
+        "run", "dcgan", "--loss", "hinge", "--reg", "drift", "--dataset", "fake", "--steps", "4",
+        "--image-size", "16", "--set", "model.params.ngf=8", "--set", "model.params.ndf=8",
+        "--set", "model.params.latent_dim=8", "--set", "reg.drift.interval=2",
+        "--set", "data.params.length=32", "--set", "train.batch_size=8", "--set", "log.every=2",
+        "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(row["reg_drift"] >= 0 for row in rows)
+    assert (
+        json.loads((run / "plugins.json").read_text())["reg.drift"]["distribution"] == "ganzoo-r1"
+    )
 
 
 def test_the_tutorial_parameter_errors_are_ganzoos(capsys, tmp_path, r1_package):
@@ -337,7 +408,7 @@ def test_the_tutorial_package_own_tests_pass(r1_package):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "9 passed" in result.stdout
 
 
 # ---- every page -------------------------------------------------------------------------------
@@ -353,6 +424,34 @@ def python_blocks(markdown: str) -> list[str]:
 def test_python_blocks_are_valid_python(name):
     for i, block in enumerate(python_blocks(page(name))):
         compile(textwrap.dedent(block), f"{name}[{i}]", "exec")
+
+
+def run_blocks(markdown: str) -> list[str]:
+    """The bodies of the ``<!-- runs -->`` python blocks, in page order."""
+    blocks = [m["body"] for m in RUNS_MARK.finditer(markdown)]
+    assert len(blocks) == markdown.count("<!-- runs -->"), "a <!-- runs --> mark without a block"
+    return blocks
+
+
+def test_every_page_with_runs_marks_is_executed():
+    marked = sorted(p.name for p in DOCS.glob("*.md") if "<!-- runs -->" in p.read_text())
+    assert marked == ["python-api.md"], "add a test that executes the new page's blocks"
+
+
+def test_the_python_api_page_trains_resumes_and_samples(tmp_path, monkeypatch, fresh_host):
+    monkeypatch.chdir(tmp_path)  # the blocks write run directories relative to the cwd
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    blocks = run_blocks(page("python-api.md"))
+    assert len(blocks) == 3
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"python-api.md[runs {i}]", "exec"), namespace)
+    run = tmp_path / "runs" / "api-demo"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6] and all("reg_r1" in r for r in rows)
+    saved = (run / "config.toml").read_text()
+    assert 'preset = "lsgan"' in saved and "[reg.r1]" in saved and "ema = true" in saved
+    assert (tmp_path / "grid.png").is_file()
+    assert tuple(namespace["images"].shape) == (16, 1, 16, 16)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in DOCS.glob("*.md")))
@@ -446,7 +545,7 @@ def test_reference_names_every_option_and_config_key(monkeypatch):
 
 
 REFERENCE_ERRORS = [
-    ["--set", "train.lrr=1", "--dry-run"],
+    ["--set", "optim.lrr=1", "--dry-run"],
     ["--set", "train.steps=ten", "--dry-run"],
     ["--set", "model.params.ngff=1"],
     ["--loss", "lsgan", "--set", "loss.params.x=0"],

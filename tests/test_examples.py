@@ -1,9 +1,10 @@
 """The example plugin distributions in ``examples/``, as installed third-party packages.
 
-``examples/ganzoo-ragan`` (loss ``ragan``) and ``examples/ganzoo-sngan`` (architecture ``sngan``)
-are separate pip-installable distributions; ``make install`` installs them into the venv. These
-tests run their own test suites and drive the real CLI with them. When they are not installed the
-tests skip, except under CI (``CI`` set), where a missing install is a failure.
+``examples/ganzoo-ragan`` (loss ``ragan``), ``examples/ganzoo-sngan`` (architecture ``sngan``) and
+``examples/ganzoo-featmatch`` (regularizer ``feature-matching``, preset ``improved-gan``) are
+separate pip-installable distributions; ``make install`` installs them into the venv. These tests
+run their own test suites and drive the real CLI with them. When they are not installed the tests
+skip, except under CI (``CI`` set), where a missing install is a failure.
 """
 
 from __future__ import annotations
@@ -17,27 +18,42 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from .test_cli import ganzoo, run_cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# distribution -> (module, entry-point name = plugin name, registered name, kind)
+# distribution -> (module, entry-point name = plugin name, {kind: registered name})
 PACKAGES = {
-    "ganzoo-ragan": ("ganzoo_ragan", "ragan", "ragan", "losses"),
-    "ganzoo-sngan": ("ganzoo_sngan", "sngan", "sngan", "architectures"),
+    "ganzoo-ragan": ("ganzoo_ragan", "ragan", {"losses": "ragan"}),
+    "ganzoo-sngan": ("ganzoo_sngan", "sngan", {"architectures": "sngan"}),
+    "ganzoo-featmatch": (
+        "ganzoo_featmatch",
+        "featmatch",
+        {"regularizers": "feature-matching", "presets": "improved-gan"},
+    ),
 }
-INSTALL = "`make install` (or `pip install -e examples/ganzoo-ragan -e examples/ganzoo-sngan`)"
-TINY = [
+INSTALL = (
+    "`make install` (or `pip install -e examples/ganzoo-ragan -e examples/ganzoo-sngan "
+    "-e examples/ganzoo-featmatch`)"
+)
+TINY_DATA = [
     "--dataset", "fake", "--image-size", "16",
-    "--set", "model.params.width=8", "--set", "model.params.latent_dim=16",
     "--set", "data.params.length=32", "--set", "train.batch_size=8",
+]  # fmt: skip
+TINY = [*TINY_DATA, "--set", "model.params.width=8", "--set", "model.params.latent_dim=16"]
+TINY_DCGAN = [
+    *TINY_DATA,
+    "--set", "model.params.ngf=8", "--set", "model.params.ndf=8",
+    "--set", "model.params.latent_dim=16",
 ]  # fmt: skip
 
 
 def _not_installed() -> list[str]:
     """The example distributions missing from this environment (or installed without the plugin)."""
     missing = []
-    for dist, (_, plugin, _, _) in PACKAGES.items():
+    for dist, (_, plugin, _) in PACKAGES.items():
         try:
             found = metadata.distribution(dist)
         except metadata.PackageNotFoundError:
@@ -87,8 +103,9 @@ def test_the_examples_use_only_the_public_api(dist):
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                assert name == "ganzoo" or top != "ganzoo", f"{path}: imports {name}"
-                assert top not in ("ganzoo_losses", "ganzoo_dcgan", "ganzoo_datasets"), (
+                public = name in ("ganzoo", "ganzoo.testing")  # the testing helpers are public
+                assert public or top != "ganzoo", f"{path}: imports {name}"
+                assert not top.startswith("ganzoo_") or top == dist.replace("-", "_"), (
                     f"{path}: imports the built-in plugin {name}"
                 )
 
@@ -98,23 +115,26 @@ def test_list_shows_the_examples_with_their_distribution_and_version(capsys, fre
     code, out, err = ganzoo(capsys, "list", "--json")
     assert code == 0, err
     listed = json.loads(out)
-    for dist, (_, plugin, name, kind) in PACKAGES.items():
-        [entry] = [e for e in listed[kind] if e["name"] == name]
-        assert entry == {
-            "name": name,
-            "qualified_name": f"{plugin}:{name}",
-            "plugin": plugin,
-            "distribution": dist,
-            "version": metadata.version(dist),
-            "description": entry["description"],
-        }
-        assert entry["description"]
+    for dist, (_, plugin, registered) in PACKAGES.items():
+        for kind, name in registered.items():
+            [entry] = [e for e in listed[kind] if e["name"] == name]
+            preset_fields = {"source", "config"} if kind == "presets" else set()
+            assert {k: v for k, v in entry.items() if k not in preset_fields} == {
+                "name": name,
+                "qualified_name": f"{plugin}:{name}",
+                "plugin": plugin,
+                "distribution": dist,
+                "version": metadata.version(dist),
+                "description": entry["description"],
+            }
+            assert entry["description"]
+            assert preset_fields <= set(entry)  # a preset says where its settings come from
     code, out, _ = ganzoo(capsys, "plugins", "--json")
     statuses = {p["name"]: p for p in json.loads(out)}
-    for dist, (_, plugin, _, kind) in PACKAGES.items():
+    for dist, (_, plugin, registered) in PACKAGES.items():
         assert statuses[plugin]["status"] == "ok", statuses[plugin]["reason"]
         assert statuses[plugin]["distribution"] == dist and not statuses[plugin]["builtin"]
-        assert statuses[plugin]["hooks"] == [f"register_{kind}"]
+        assert statuses[plugin]["hooks"] == sorted(f"register_{kind}" for kind in registered)
 
 
 def test_a_fresh_process_finds_the_examples_through_their_entry_points():
@@ -126,6 +146,10 @@ def test_a_fresh_process_finds_the_examples_through_their_entry_points():
     assert [e["distribution"] for e in listed["architectures"] if e["name"] == "sngan"] == [
         "ganzoo-sngan"
     ]
+    for kind, name in PACKAGES["ganzoo-featmatch"][2].items():
+        assert [e["distribution"] for e in listed[kind] if e["name"] == name] == [
+            "ganzoo-featmatch"
+        ]
 
 
 def test_run_sngan_with_ragan_trains_writes_a_checkpoint_and_samples(capsys, tmp_path, fresh_host):
@@ -202,3 +226,99 @@ def test_bench_compares_ragan_with_a_builtin_loss_on_sngan(
     results = json.loads((out / "results.json").read_text())
     assert {v["variant"] for v in results["variants"]} == {"sngan/ragan", "sngan/bce"}
     assert (out / "results.md").is_file()
+
+
+# ---- ganzoo-featmatch: a regularizer and a preset from a third-party distribution ------------
+
+
+def test_run_dcgan_with_feature_matching_trains_and_logs_the_term(capsys, tmp_path, fresh_host):
+    require_examples()
+    out = tmp_path / "run"
+    code, stdout, err = ganzoo(
+        capsys,
+        "run", "dcgan", "--reg", "feature-matching", "--steps", "4", *TINY_DCGAN,
+        "--set", "log.every=2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "done: 4 steps" in stdout
+    assert (out / "checkpoints" / "last.safetensors").is_file()
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    assert all(r["reg_feature-matching"] > 0 for r in rows)  # the fakes do not match yet
+    saved = (out / "config.toml").read_text()
+    assert "[reg.feature-matching]" in saved
+    provenance = json.loads((out / "plugins.json").read_text())
+    assert "ganzoo-featmatch" in json.dumps(provenance)
+
+
+def test_feature_matching_parameters_are_checked(capsys, tmp_path, fresh_host):
+    require_examples()
+    args = ["run", "dcgan", "--reg", "feature-matching", "--steps", "1", *TINY_DCGAN]
+    cases = [
+        (["--set", "reg.feature-matching.weight=-1"], "feature-matching weight must be >= 0"),
+        (["--set", "reg.feature-matching.wieght=1"], "'wieght'; did you mean 'weight'?"),
+        (["--set", "reg.feature-matching.interval=0"], "interval must be an integer >= 1"),
+    ]
+    for extra, message in cases:
+        code, _, err = ganzoo(capsys, *args, "--out", str(tmp_path / "r"), *extra)
+        assert code == 2 and message in err, (extra, err)
+
+
+def checkpoint_tensors(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(run / "checkpoints" / "last.safetensors"))
+
+
+@pytest.mark.parametrize("interval", [1, 3])
+def test_feature_matching_resumes_exactly(capsys, tmp_path, fresh_host, interval):
+    """A run stopped and resumed equals one that was never stopped: every tensor of the
+    checkpoint (G, D, EMA, both optimizers, RNGs), with the G-side term eager or lazy."""
+    require_examples()
+    # d_steps 2 and 4 batches an epoch put the resume point mid-epoch and mid-interval
+    common = [
+        "run", "dcgan", "--reg", "feature-matching", "--d-steps", "2", "--ema", *TINY_DCGAN,
+        "--set", f"reg.feature-matching.interval={interval}", "--set", "log.every=2",
+    ]  # fmt: skip
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    code, _, err = ganzoo(capsys, *common, "--steps", "10", "--out", str(straight))
+    assert code == 0, err
+    code, _, err = ganzoo(capsys, *common, "--steps", "5", "--out", str(split))
+    assert code == 0, err
+    code, _, err = ganzoo(capsys, "run", "--resume", str(split), "--steps", "10")
+    assert code == 0, err
+    a, b = checkpoint_tensors(straight), checkpoint_tensors(split)
+    assert sorted(a) == sorted(b)
+    assert any(k.startswith("ema.") for k in a) and any(k.startswith("opt_g.") for k in a)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    rows = [json.loads(line) for line in (split / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 5, 6, 8, 10]
+
+
+def test_list_presets_shows_improved_gan_with_its_source(capsys, fresh_host, monkeypatch):
+    require_examples()
+    from ganzoo_featmatch import IMPROVED_GAN
+
+    code, out, err = ganzoo(capsys, "list", "presets", "improved-gan", "--json")
+    assert code == 0, err
+    [entry] = json.loads(out)["presets"]
+    assert entry["qualified_name"] == "featmatch:improved-gan"
+    assert entry["distribution"] == "ganzoo-featmatch"
+    assert entry["source"] == IMPROVED_GAN.source and "Salimans et al. 2016" in entry["source"]
+    assert entry["config"]["reg"] == {"feature-matching": {"weight": 1.0}}
+    monkeypatch.setenv("COLUMNS", "400")  # wide enough that no cell wraps
+    code, out, err = ganzoo(capsys, "list", "presets")
+    assert code == 0, err
+    [row] = [line for line in out.splitlines() if " improved-gan " in line]
+    assert "featmatch" in row and IMPROVED_GAN.source in row
+
+
+def test_the_improved_gan_preset_sets_the_papers_optimizer(capsys, fresh_host):
+    require_examples()
+    code, out, err = ganzoo(capsys, "run", "dcgan", "--preset", "improved-gan", "--dry-run")
+    assert code == 0, err
+    assert 'preset = "improved-gan"' in out and "[reg.feature-matching]" in out
+    assert "lr = 0.0003" in out
+    code, out, err = ganzoo(
+        capsys, "run", "dcgan", "--preset", "improved-gan", "--lr", "1e-4", "--dry-run"
+    )
+    assert code == 0 and "lr = 0.0001" in out, err  # flags win over the preset

@@ -162,7 +162,7 @@ def test_in_process_plugins_register_and_unregister():
 
 def test_wildcards_filter_entries(fresh_host):
     names = [e.name for e in get_host().losses.entries("losses:*gan*")]
-    assert names == ["lsgan", "wgan-gp"]
+    assert names == ["lsgan", "wgan", "wgan-gp"]
 
 
 def test_an_entry_point_name_already_taken_is_reported(plugin_dist):

@@ -413,6 +413,7 @@ def test_bcr_skips_a_term_with_zero_weight():
 
 # ---- in training ---------------------------------------------------------------------------
 
+
 TINY = [
     "data.name=fake",
     "data.params.length=32",

@@ -10,12 +10,12 @@ import typer
 
 from ..config import (
     RunConfig,
+    check_resume,
     merge,
     parse_assignments,
     preset_layer,
     read_toml,
     resolve,
-    resume_conflicts,
 )
 from ..errors import UsageError
 from ..plugins import get_host
@@ -153,12 +153,7 @@ def run(
         raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")
     config = build_config(config_file, assignments, flags, resume)
     if resume is not None:
-        saved = resolve(base=merge(RunConfig().to_dict(), read_toml(RunDir(resume).config)))
-        conflicts = resume_conflicts(saved, config)
-        if conflicts:
-            raise UsageError(
-                f"cannot resume {resume}: it was trained with other settings: {'; '.join(conflicts)}"
-            )
+        check_resume(resume, read_toml(RunDir(resume).config), config)
     if dry_run:
         typer.echo(config.to_toml(), nl=False)
         return

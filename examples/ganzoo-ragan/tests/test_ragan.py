@@ -1,4 +1,4 @@
-"""ganzoo-ragan's contract: values by hand, gradients, one optimisation step, registration."""
+"""ganzoo-ragan's contract: values by hand, gradients, ganzoo's loss checks, training, registration."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ganzoo_ragan import RaGANLoss, relativistic_losses
 from torch import Tensor, nn
 
 from ganzoo import Discriminator, Generator, Loss, UsageError
+from ganzoo.testing import check_loss, train_tiny
 
 
 def softplus(y: float) -> float:
@@ -104,22 +105,30 @@ def test_non_average_is_rsgan():
 
 @pytest.mark.parametrize("variant", ["sgan", "lsgan", "hinge"])
 @pytest.mark.parametrize("average", [True, False])
-def test_finite_scalars_and_gradients(variant, average):
+def test_it_passes_ganzoos_loss_checks(variant, average):
+    # finite scalars; D's loss reaches D only (fake is detached), G's loss reaches G with D's
+    # weights frozen; one optimisation step changes both networks (tiny DCGAN, 16x16)
     torch.manual_seed(0)
-    g, d, loss = TinyG(), TinyD(), RaGANLoss(variant=variant, average=average)
+    check_loss(RaGANLoss, variant=variant, average=average)
+
+
+def test_every_weight_gets_a_finite_gradient():
+    torch.manual_seed(0)
+    g, d, loss = TinyG(), TinyD(), RaGANLoss()
     real = torch.rand(8, 3, 2, 2) * 2 - 1
     fake = g(g.sample_latent(8))
-    d_loss = loss.discriminator_loss(d, real, fake.detach())
-    assert d_loss.ndim == 0 and torch.isfinite(d_loss)
-    d_loss.backward()
+    loss.discriminator_loss(d, real, fake.detach()).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in d.parameters())
-    assert all(p.grad is None for p in g.parameters())  # fake was detached
-    d.zero_grad()
-    d.requires_grad_(False)  # as ganzoo's trainer does in G's step
-    g_loss = loss.generator_loss(d, real, fake)
-    assert g_loss.ndim == 0 and torch.isfinite(g_loss)
-    g_loss.backward()
+    d.requires_grad_(False)  # as ganzoo's step runner does in G's step
+    loss.generator_loss(d, real, fake).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
+
+
+@pytest.mark.parametrize("variant", ["sgan", "hinge"])
+def test_it_trains_a_tiny_gan(tmp_path, variant):
+    # in-process, through ganzoo's trainer: the installed entry point registers `ragan`
+    run = train_tiny(tmp_path / "run", loss="ragan", assignments=[f"loss.params.variant={variant}"])
+    assert f'variant = "{variant}"' in (run / "config.toml").read_text()
 
 
 def test_one_optimisation_step_lowers_each_loss():

@@ -1,4 +1,4 @@
-"""ganzoo-sngan's contract: shapes and ranges, spectral norm, errors, one optimisation step."""
+"""ganzoo-sngan's contract: ganzoo's architecture checks, spectral norm, errors, training."""
 
 from __future__ import annotations
 
@@ -11,8 +11,19 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ganzoo import Architecture, Discriminator, Generator, ImageSpec, UsageError
+from ganzoo.testing import check_architecture, train_tiny
 
 TINY = dict(latent_dim=8, width=8)
+
+
+@pytest.mark.parametrize("size", [16, 28])  # both layouts: base 4 (2^k sizes) and base 7
+@pytest.mark.parametrize("channels", [1, 3])
+def test_it_passes_ganzoos_architecture_checks(size, channels):
+    # ganzoo's checks: G and D types, sample_latent's shape, images (B, C, size, size) in [-1, 1],
+    # logits (B,), features (B, F), and one BCE step that changes both networks. Seeded per
+    # case: with sum pooling a random D can give logits so large that BCE's gradient to G is 0
+    torch.manual_seed(0)
+    check_architecture(SNGAN, sizes=(size,), channels=(channels,), **TINY)
 
 
 @pytest.mark.parametrize("size", [16, 28, 32, 64])
@@ -27,7 +38,7 @@ def test_shapes_and_range(size, channels):
     assert x.shape == (3, channels, size, size)
     assert x.min() >= -1 and x.max() <= 1
     logits, features = d.forward_features(x)
-    assert logits.shape == (3,) and features.shape == (3, 8)
+    assert logits.shape == (3,) and features.shape == (3, 8)  # features: (B, width)
     assert d(x).shape == (3,)
 
 
@@ -107,3 +118,14 @@ def test_the_hook_registers_sngan():
     [((name, factory), kwargs)] = calls
     assert name == "sngan" and factory is SNGAN and issubclass(factory, Architecture)
     assert kwargs["description"]
+
+
+def test_it_trains_a_tiny_gan(tmp_path):
+    # in-process, through ganzoo's trainer: the installed entry point registers `sngan`
+    run = train_tiny(
+        tmp_path / "run",
+        arch="sngan",
+        loss="hinge",
+        assignments=["model.params.width=8", "model.params.latent_dim=8"],
+    )
+    assert (run / "checkpoints" / "last.safetensors").is_file()
