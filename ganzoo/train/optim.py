@@ -18,6 +18,7 @@ from torch import nn
 
 from ..config import OptimConfig
 from ..errors import UnknownNameError, UsageError
+from ..interfaces import Regularizer
 
 
 def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
@@ -36,9 +37,9 @@ def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
 
 
 def build_optimizer(
-    module: nn.Module, config: OptimConfig, lr: float, lazy_ratio: float = 1.0
+    module: nn.Module, config: OptimConfig, lr: float, ratio: float = 1.0
 ) -> torch.optim.Optimizer:
-    """``config.name`` over ``module``'s parameters at ``lr`` (times ``lazy_ratio``)."""
+    """``config.name`` over ``module``'s parameters at ``lr`` (times the lazy-regularisation ``ratio``)."""
     cls = optimizer_class(config.name)
     accepted = inspect.signature(cls).parameters
     for key in config.params:
@@ -47,11 +48,41 @@ def build_optimizer(
             raise UnknownNameError(f"argument of {cls.__name__} (optim.params)", key, choices)
     kwargs: dict[str, Any] = dict(config.params)
     if "betas" in accepted and "betas" not in kwargs:
-        kwargs["betas"] = tuple(b**lazy_ratio for b in config.betas)
+        kwargs["betas"] = tuple(b**ratio for b in config.betas)
     try:
-        return cls(module.parameters(), lr=lr * lazy_ratio, **kwargs)
+        return cls(module.parameters(), lr=lr * ratio, **kwargs)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"optim: {cls.__name__} refused its arguments: {exc}") from None
+
+
+def lazy_ratio(regularizers: dict[str, Regularizer], net: str) -> float:
+    """``N / (N + 1)`` for a network with a lazy regularizer every N steps (smallest N), else 1."""
+    intervals = [r.interval for r in regularizers.values() if r.target == net and r.interval > 1]
+    return min(intervals) / (min(intervals) + 1) if intervals else 1.0
+
+
+def build_optimizers(
+    nets: dict[str, nn.Module],
+    config: OptimConfig,
+    regularizers: dict[str, Regularizer],
+    total_steps: int,
+) -> tuple[dict[str, torch.optim.Optimizer], dict[str, torch.optim.lr_scheduler.LRScheduler]]:
+    """Each network's optimizer (``"G"``: lr, ``"D"``: lr_d or lr; lazy regularizers rescale)
+    and its schedule over ``total_steps``."""
+    optimizers = {
+        net: build_optimizer(
+            module,
+            config,
+            config.lr_d or config.lr if net == "D" else config.lr,
+            lazy_ratio(regularizers, net),
+        )
+        for net, module in nets.items()
+    }
+    schedulers = {
+        net: build_scheduler(optimizer, config, total_steps)
+        for net, optimizer in optimizers.items()
+    }
+    return optimizers, schedulers
 
 
 def schedule_factor(config: OptimConfig, total_steps: int):  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -69,12 +69,6 @@ def plan_phases(regularizers: dict[str, Regularizer], d_steps: int) -> list[Phas
             lazy = tuple(n for n, r in mine.items() if r.interval == interval)
             phases.append(Phase(f"{net}reg", net, interval, regularizers=lazy, main=False))  # type: ignore[arg-type]
     return phases
-
-
-def lazy_ratio(regularizers: dict[str, Regularizer], net: str) -> float:
-    """``N / (N + 1)`` for a network with a lazy regularizer every N steps (smallest N), else 1."""
-    intervals = [r.interval for r in regularizers.values() if r.target == net and r.interval > 1]
-    return min(intervals) / (min(intervals) + 1) if intervals else 1.0
 
 
 class PhaseDiscriminator(Discriminator):
@@ -274,10 +268,3 @@ class StepRunner:
             f"{kind} '{entry.qualified_name}' (plugin {entry.plugin}, {entry.distribution}): "
             f"{method} returned {got}; it must return a scalar tensor (reduce with .mean())"
         )
-
-
-def batches_to_real(
-    batches: Iterator[Tensor], prepare: Callable[[Tensor], Tensor]
-) -> Callable[[], Tensor]:
-    """A ``next_real`` callable over a batch iterator."""
-    return lambda: prepare(next(batches))

@@ -39,12 +39,12 @@ from .distributed import (
 )
 from .ema import EMA
 from .images import save_grid
-from .optim import build_optimizer, build_scheduler
+from .optim import build_optimizers
 from .progress import TrainingProgress
 from .reporting import plot_losses
 from .rundir import RunDir, provenance
 from .state import TrainingState
-from .step import StepParts, StepRunner, lazy_ratio
+from .step import StepParts, StepRunner
 from .tensorboard import TensorBoardLog
 
 DEFAULT_EPOCHS = 5.0
@@ -118,21 +118,10 @@ class Trainer:
         )
         self.total_steps = total_steps(config, self.sampler.batches_per_epoch)
         regularizers = self.components.regularizers
-        optimizers = {
-            "G": build_optimizer(
-                self.g, config.optim, config.optim.lr, lazy_ratio(regularizers, "G")
-            ),
-            "D": build_optimizer(
-                self.d,
-                config.optim,
-                config.optim.lr_d or config.optim.lr,
-                lazy_ratio(regularizers, "D"),
-            ),
-        }
-        schedulers = {
-            net: build_scheduler(opt, config.optim, self.total_steps)
-            for net, opt in optimizers.items()
-        }
+        nets = {"G": self.g, "D": self.d}
+        optimizers, schedulers = build_optimizers(
+            nets, config.optim, regularizers, self.total_steps
+        )
         precision = amp_dtype(self.device, train.amp_dtype) if train.amp else None
         slow = slow_amp_warning(self.device, precision)
         if slow and self.is_main:
