@@ -16,7 +16,6 @@ declare -A recipes=(
   [bce+bcr]="--loss bce --reg bcr"
   [bce+diffaugment]="--loss bce --aug diffaugment"
   [bce+ada]="--loss bce --aug ada"
-  [wgan+clip]="--loss wgan --reg clip --optimizer RMSprop --lr 5e-5"
 )
 lane() {
   for name in "$@"; do
@@ -30,6 +29,6 @@ lane() {
     echo "$name done"
   done
 }
-lane bce bce+gp bce+bcr bce+ada wgan+clip &
+lane bce bce+gp bce+bcr bce+ada &
 lane bce+r1 bce+r2 bce+lecam bce+diffaugment &
 wait
