@@ -22,11 +22,12 @@ from ..errors import UnknownNameError, UsageError
 from ..interfaces import DataRequest
 from ..train.build import image_spec
 from ..train.device import resolve_device
-from ..train.loading import load_generator, load_run_config
+from ..train.loading import load_generator, load_run_config, run_spec
 from ..train.rundir import RunDir
 from . import domain
 from .extractors import resolve_extractor
 from .inputs import UInt8Generator, UInt8Subset
+from .per_class import class_metrics
 
 METRICS = ("fid", "kid", "pr", "is")
 CACHE_ENV = "GANZOO_CACHE"
@@ -86,7 +87,8 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     generator, meta = load_generator(
         run_dir, ema=request.ema, checkpoint=request.checkpoint, device=device
     )
-    spec, dataset = image_spec(config)
+    _, dataset = image_spec(config)
+    spec = run_spec(run_dir, config)
     root = Path(config.data.root) if config.data.root else None
     reference = dataset.load(  # type: ignore[attr-defined]
         DataRequest(root, spec.size, spec.channels, request.ref_split, config.data.download)
@@ -97,7 +99,7 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     started = time.perf_counter()
     raw = torch_fidelity.calculate_metrics(
         input1=GenerativeModelModuleWrapper(
-            UInt8Generator(generator), generator.latent_dim, "normal", 0
+            UInt8Generator(generator, seed=request.seed), generator.latent_dim, "normal", 0
         ),
         input1_model_num_samples=request.num_samples,
         input2=ref,
@@ -117,9 +119,25 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
         save_cpu_ram=True,  # no DataLoader worker processes: the reference is already in memory
         verbose=False,
     )
+    metrics = {RESULT_KEYS[k]: float(raw[k]) for k in RESULT_KEYS if k in raw}
+    conditional: dict[str, Any] = {}
+    if generator.num_classes > 0:  # intra-class FD and class accuracy
+        conditional = class_metrics(
+            generator,
+            reference,
+            run_dir.read_classes(),
+            extractor,
+            dataset=config.data.name,
+            num_samples=request.num_samples,
+            seed=request.seed,
+            batch_size=request.batch_size,
+            device=device,
+        )
+        metrics.update(conditional.pop("metrics"))
     seconds = time.perf_counter() - started
     result = {
-        "metrics": {RESULT_KEYS[k]: float(raw[k]) for k in RESULT_KEYS if k in raw},
+        "metrics": metrics,
+        **conditional,
         "protocol": {
             "extractor": extractor.name,
             "feature_layer": extractor.feature_layer,
