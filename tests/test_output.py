@@ -1,0 +1,45 @@
+"""What ganzoo prints, as scripts and logs read it: piped output is never wrapped or truncated."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ganzoo.cli.console import console, error_console
+
+from .test_cli import ganzoo
+from .test_training import TINY_FLAGS
+
+LONG_PATH = "/tmp/" + "/".join(["a-rather-long-folder-name"] * 6) + "/last.safetensors"
+
+
+def test_piped_messages_keep_long_paths_on_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal's setting, leaking into a pipe
+    console().print(f"done: checkpoint {LONG_PATH}", highlight=False)
+    error_console().print(f"note: wrote {LONG_PATH}", highlight=False)
+    out, err = capsys.readouterr()
+    assert out == f"done: checkpoint {LONG_PATH}\n"
+    assert err == f"note: wrote {LONG_PATH}\n"
+
+
+def test_piped_tables_never_truncate_a_number(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    table = Table(title="a wide table")
+    for title in ("variant", "FD (ganzoo-fmnist)", "KID (ganzoo-fmnist)", "precision", "recall"):
+        table.add_column(title)
+    table.add_row("dcgan/bce", "514.2718 ± 12.3456", "0.123456 ± 0.012345", "0.123", "0.456")
+    console().print(table)
+    out = capsys.readouterr().out
+    assert "514.2718 ± 12.3456" in out and "0.123456 ± 0.012345" in out and "…" not in out
+
+
+def test_the_done_line_of_a_piped_run_holds_the_whole_checkpoint_path(
+    capsys, tmp_path, monkeypatch, fresh_host
+):
+    monkeypatch.setenv("COLUMNS", "40")
+    run = tmp_path / "a-run-directory-with-a-name-longer-than-forty-columns"
+    code, out, err = ganzoo(
+        capsys, "run", "dcgan", "--loss", "lsgan", *TINY_FLAGS, "--steps", "2", "-o", str(run)
+    )
+    assert code == 0, err
+    [done] = [line for line in out.splitlines() if line.startswith("done:")]
+    assert done.endswith(f"checkpoint {run / 'checkpoints' / 'last.safetensors'}")
