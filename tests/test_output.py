@@ -1,13 +1,19 @@
-"""What ganzoo prints, as scripts and logs read it: piped output is never wrapped or truncated."""
+"""What ganzoo prints and writes, as scripts and logs read it: piped output is never wrapped or
+truncated, and an output that could not be made (a plot without matplotlib) is said to be missing."""
 
 from __future__ import annotations
 
+import re
+import sys
+
+import pytest
 from rich.table import Table
 
 from ganzoo.cli.console import console, error_console
 
 from .test_cli import ganzoo
-from .test_training import TINY_FLAGS
+from .test_docs import ROOT, tomllib
+from .test_training import TINY_FLAGS, train
 
 LONG_PATH = "/tmp/" + "/".join(["a-rather-long-folder-name"] * 6) + "/last.safetensors"
 
@@ -43,3 +49,22 @@ def test_the_done_line_of_a_piped_run_holds_the_whole_checkpoint_path(
     assert code == 0, err
     [done] = [line for line in out.splitlines() if line.startswith("done:")]
     assert done.endswith(f"checkpoint {run / 'checkpoints' / 'last.safetensors'}")
+
+
+def test_plots_are_core_outputs_so_matplotlib_is_a_core_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(re.match(r"matplotlib\b", d) for d in project["dependencies"])
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """As on an install where matplotlib is missing or broken anyway."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
+
+
+def test_a_run_without_matplotlib_says_the_loss_curve_was_skipped(
+    tmp_path, fresh_host, no_matplotlib
+):
+    with pytest.warns(UserWarning, match=r"matplotlib is not installed: loss_curve\.png skipped"):
+        trainer = train(tmp_path, "run", "train.steps=2")
+    assert not trainer.run_dir.loss_curve.exists()
