@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ganzoo.cli.console import console, error_console
 
+from .test_bench import TINY as BENCH_TINY
 from .test_cli import ganzoo
 from .test_docs import ROOT, tomllib
 from .test_training import TINY_FLAGS, train
@@ -68,3 +69,16 @@ def test_a_run_without_matplotlib_says_the_loss_curve_was_skipped(
     with pytest.warns(UserWarning, match=r"matplotlib is not installed: loss_curve\.png skipped"):
         trainer = train(tmp_path, "run", "train.steps=2")
     assert not trainer.run_dir.loss_curve.exists()
+
+
+def test_a_bench_without_matplotlib_says_the_figure_was_skipped(
+    capsys, tmp_path, fresh_host, no_matplotlib, monkeypatch
+):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "bench"
+    with pytest.warns(UserWarning, match=r"loss_curve\.png skipped"):  # the cell's run says so too
+        code, stdout, err = ganzoo(capsys, "bench", "--loss", "bce", *BENCH_TINY, "-o", str(out))
+    assert code == 0, err
+    assert "note: figure.png skipped: matplotlib is not installed" in err
+    assert "figure.png" not in stdout and not (out / "figure.png").exists()
+    assert f"results.md, results.csv, results.json in {out}" in stdout
