@@ -153,6 +153,8 @@ def test_eval_says_what_it_does_and_how_long_it_took_on_stderr(
     assert "generating 32 images" in start and "ganzoo-fmnist features" in start
     assert "32 test images" in start
     assert re.search(r"step 4 scored in \d+\.\d s$", finish), finish
+    code, _, err = ganzoo(capsys, "eval", str(tiny_run.root), "--extractor", "inceptoin")
+    assert code == 2 and err.startswith("error: unknown extractor 'inceptoin'")  # no start line
 
 
 def test_the_frechet_distance_is_fd_and_fid_only_in_inception_features(

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ..metrics.evaluate import EvalRequest, default_extractor, evaluate
+from ..metrics.evaluate import EvalRequest, check_request, evaluate
 from ..train.loading import load_run_config
 from ..train.rundir import RunDir
 from .console import console, error_console
@@ -70,7 +70,8 @@ def eval_run(
 def evaluate_with_progress(run: RunDir, request: EvalRequest) -> dict[str, Any]:
     """:func:`evaluate` between a start and a finish line on stderr (a spinner on a terminal)."""
     say = error_console()
-    extractor = request.extractor or default_extractor(load_run_config(run).data.name)
+    # checked before the start line, so that bad input is the only line printed
+    extractor = check_request(request, load_run_config(run).data.name).name
     num_ref = request.num_ref or request.num_samples
     say.print(
         f"eval {run.root}: generating {request.num_samples} images and extracting {extractor} "
