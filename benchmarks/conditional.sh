@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Unconditional vs class-conditional (projection D) vs ACGAN DCGAN on Fashion-MNIST: 28x28,
-# batch 64, fp32, EPOCHS epochs (default 5), scored by `ganzoo eval -m fid -n 10000` (the
+# batch 64, fp32, EPOCHS epochs (default 5), scored by `ganzoo eval -m fd -n 10000` (the
 # ganzoo-fmnist domain extractor, 10k samples vs the test split; conditional runs add intra-class
 # FD and the domain classifier's accuracy on generated images). The three recipes train side by
 # side, one thread each. Usage: [EPOCHS=5] bash benchmarks/conditional.sh [OUT_DIR] [SEEDS...]
@@ -26,7 +26,7 @@ lane() {
         --seed "$seed" --set log.checkpoint_every=5000 --set log.sample_every=1000 -o "$run" \
         > "$run.log" 2>&1
     fi
-    [ -s "$run.eval.json" ] || OMP_NUM_THREADS=1 ganzoo eval "$run" -m fid -n 10000 --json > "$run.eval.json"
+    [ -s "$run.eval.json" ] || OMP_NUM_THREADS=1 ganzoo eval "$run" -m fd -n 10000 --json > "$run.eval.json"
     echo "$name seed $seed done"
   done
 }

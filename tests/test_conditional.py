@@ -239,7 +239,7 @@ def test_eval_of_a_conditional_fashion_mnist_run_adds_intra_class_fd_and_accurac
     from ganzoo.metrics.evaluate import EvalRequest, evaluate
     from ganzoo.train.rundir import RunDir
 
-    result = evaluate(RunDir(run), EvalRequest(metrics=("fid",), num_samples=100))
+    result = evaluate(RunDir(run), EvalRequest(metrics=("fd",), num_samples=100))
     metrics = result["metrics"]
     assert metrics["fd_class_worst"] >= metrics["fd_class_mean"] > 0
     assert 0 <= metrics["class_accuracy"] <= 1

@@ -96,9 +96,11 @@ def class_metrics(
     seed: int,
     batch_size: int,
     device: torch.device,
+    distance: str = "fd",
 ) -> dict[str, Any]:
     """Intra-class FD (mean, worst, per class) and, where the extractor classifies the data's
-    classes, the accuracy on generated images; ``num_samples`` split evenly over the classes."""
+    classes, the accuracy on generated images; ``num_samples`` split evenly over the classes.
+    ``distance`` names the FD keys (``fd``, or ``fid`` in Inception features)."""
     k = len(classes)
     groups = reference_by_class(reference, k)
     with_logits = extractor.name == domain.NAME and dataset == "fashion-mnist"
@@ -122,8 +124,8 @@ def class_metrics(
             total += logits.shape[0]
     values = list(per_class.values())
     metrics: dict[str, float] = {
-        "fd_class_mean": float(np.mean(values)),
-        "fd_class_worst": float(np.max(values)),
+        f"{distance}_class_mean": float(np.mean(values)),
+        f"{distance}_class_worst": float(np.max(values)),
     }
     if total:
         metrics["class_accuracy"] = correct / total

@@ -6,7 +6,7 @@ RUN/data.json              the data's classes (names, in label order; [] when un
 RUN/plugins.json           plugin names, distributions and versions; ganzoo and torch versions
 RUN/metrics.jsonl          one JSON line per logging interval
 RUN/samples/step_XXXXXX.png  grids from a fixed latent batch
-RUN/loss_curve.png         D and G losses over steps (needs matplotlib)
+RUN/loss_curve.png         D and G losses over steps
 RUN/checkpoints/last.safetensors, step_XXXXXXXX.safetensors
 RUN/summary.json           written when the run ends
 RUN/tensorboard/           scalars for TensorBoard, when it is installed
