@@ -175,6 +175,9 @@ def test_a_conditional_run_trains_and_samples_one_labelled_row_per_class(tmp_pat
 
 def test_unconditional_models_and_losses_train_unchanged_on_labelled_data(tmp_path):
     train_tiny(tmp_path / "bce", classes=3)
+    # the example plugins were written before labels existed and are untouched
+    train_tiny(tmp_path / "sngan", arch="sngan", loss="ragan", classes=3)
+    train_tiny(tmp_path / "featmatch", reg=["feature-matching"], classes=3, assignments=CONDITIONAL)
     train_tiny(tmp_path / "mmd", loss="mmd", classes=3, assignments=CONDITIONAL)
 
 
