@@ -24,6 +24,7 @@ from ..train.build import image_spec
 from ..train.device import resolve_device
 from ..train.loading import load_generator, load_run_config
 from ..train.rundir import RunDir
+from ..train.tensorboard import log_eval
 from . import domain
 from .extractors import resolve_extractor
 from .inputs import UInt8Generator, UInt8Subset
@@ -146,4 +147,5 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     result["path"] = str(out)
+    log_eval(run_dir.tensorboard, result)  # next to the run's curves, when tensorboard is installed
     return result
