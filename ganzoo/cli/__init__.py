@@ -64,9 +64,9 @@ def _root(
 
 
 def _register_builtin_commands() -> None:
-    from . import bench_cmd, eval_cmd, list_cmd, plugins_cmd, run_cmd, sample_cmd
+    from . import bench_cmd, eval_cmd, export_cmd, list_cmd, plugins_cmd, run_cmd, sample_cmd
 
-    for module in (list_cmd, run_cmd, sample_cmd, eval_cmd, bench_cmd, plugins_cmd):
+    for module in (list_cmd, run_cmd, sample_cmd, eval_cmd, bench_cmd, export_cmd, plugins_cmd):
         module.register(app)
 
 
