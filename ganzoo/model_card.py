@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .export import GRID, GRID_COUNT, GRID_SEED, ONNX, TORCHSCRIPT, WEIGHTS
+from .train.tensorboard import flat_numbers
 
 
 def read_evals(folder: Path) -> list[dict[str, Any]]:
@@ -133,7 +134,7 @@ def eval_table(evals: list[dict[str, Any]]) -> list[str]:
         extractor = p.get("extractor", "?")
         if p.get("feature_layer"):
             extractor += f" ({p['feature_layer']}, {p.get('resize', '')})".replace(", )", ")")
-        for name, value in result["metrics"].items():
+        for name, value in flat_numbers(result["metrics"]).items():
             lines.append(
                 f"| {name} | {value:.4g} | {p.get('step', '?')} | {'EMA' if p.get('ema') else 'raw'} "
                 f"| {extractor} | {p.get('num_samples', '?')} | {p.get('num_ref', '?')} of "

@@ -151,6 +151,21 @@ def test_the_model_card_has_config_plugins_eval_numbers_with_protocol_and_grid(
     assert 'torch.jit.load("generator.pt")' in card and "torch.randn(16, 16)" in card
 
 
+def test_the_card_lists_nested_eval_numbers_one_row_each(tmp_path):
+    from ganzoo.model_card import eval_table
+
+    result = {
+        "metrics": {"fd": 12.5, "fd_per_class": {"0": 3.0, "1": 4.5}, "kid": None},
+        "protocol": {"extractor": "ganzoo-fmnist", "step": 7, "ema": False, "num_samples": 100},
+    }
+    rows = [line for line in eval_table([result]) if line.startswith("| fd")]
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| fd", "12.5"],
+        ["| fd_per_class/0", "3"],
+        ["| fd_per_class/1", "4.5"],
+    ]
+
+
 def test_export_errors_are_one_line(capsys, run, tmp_path):
     (tmp_path / "file").write_text("")
     code, out, err = cli(capsys, "export", str(run), "-o", str(tmp_path / "file"))

@@ -70,3 +70,18 @@ def test_ganzoo_eval_adds_its_numbers_at_the_checkpoint_step(capsys, run, tmp_pa
     (point,) = logged.Scalars("eval/ganzoo-fmnist/fid")
     assert point.step == 4 and point.value == pytest.approx(fid)
     assert "eval/ganzoo-fmnist/protocol/text_summary" in logged.Tags()["tensors"]
+
+
+def test_nested_eval_numbers_such_as_per_class_scores_become_one_scalar_each(tmp_path):
+    from ganzoo.train.tensorboard import log_eval
+
+    result = {
+        "metrics": {"fd": 12.5, "fd_per_class": {"0": 3.0, "1": 4.5}, "note": "text", "kid": None},
+        "protocol": {"extractor": "ganzoo-fmnist", "step": 7, "ema": True},
+    }
+    assert log_eval(tmp_path, result)
+    logged = events(tmp_path)
+    scalars = set(logged.Tags()["scalars"])
+    prefix = "eval-ema/ganzoo-fmnist"
+    assert scalars == {f"{prefix}/fd", f"{prefix}/fd_per_class/0", f"{prefix}/fd_per_class/1"}
+    assert logged.Scalars(f"{prefix}/fd_per_class/1")[0].value == 4.5

@@ -112,6 +112,18 @@ def hparam_value(value: Any) -> bool | int | float | str | None:
     return json.dumps(value)
 
 
+def flat_numbers(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """``{"fd": 1.0, "per_class": {"0": 2.0}}`` -> ``{"fd": 1.0, "per_class/0": 2.0}``: the
+    numbers of a result, nested tables flattened, anything else (text, None) left out."""
+    flat: dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            flat.update(flat_numbers(value, f"{prefix}{key}/"))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
 def log_eval(folder: Path, result: Mapping[str, Any]) -> bool:
     """``ganzoo eval``'s numbers as scalars ``eval/<extractor>/<metric>`` (``eval-ema/...`` for
     the EMA generator) at the checkpoint's step, with the protocol as text. False without
@@ -123,7 +135,7 @@ def log_eval(folder: Path, result: Mapping[str, Any]) -> bool:
     group = f"eval{'-ema' if protocol.get('ema') else ''}/{protocol['extractor']}"
     writer = writer_class(log_dir=str(folder))
     try:
-        for name, value in result["metrics"].items():
+        for name, value in flat_numbers(result["metrics"]).items():
             writer.add_scalar(f"{group}/{name}", value, protocol["step"])
         protocol_text = json.dumps(dict(protocol), indent=2)
         writer.add_text(
