@@ -3,6 +3,8 @@
 The export folder holds:
 
 - ``generator.pt``: TorchScript (traced in eval mode); ``torch.jit.load`` is all it needs;
+- ``generator.pt2``: the same as a ``torch.export`` program (TorchScript's successor);
+  ``torch.export.load(path).module()`` needs torch alone;
 - ``generator.onnx``: the same graph for ONNX runtimes, when the ``onnx`` package is installed;
 - ``generator.safetensors``: the weights with JSON metadata (config, image shape, latent size,
   plugin versions), which :func:`read_exported` (``ganzoo.load_generator``) rebuilds through the
@@ -34,6 +36,7 @@ FORMAT = "ganzoo-generator"
 FORMAT_VERSION = 1
 WEIGHTS = "generator.safetensors"
 TORCHSCRIPT = "generator.pt"
+PROGRAM = "generator.pt2"
 ONNX = "generator.onnx"
 CARD = "README.md"
 GRID = "sample.png"
@@ -124,6 +127,11 @@ def export_run(
         skipped.append(f"{TORCHSCRIPT}: {problem}")
     else:
         written.append(TORCHSCRIPT)
+    problem = write_program(generator, folder / PROGRAM)
+    if problem:
+        skipped.append(f"{PROGRAM}: {problem}")
+    else:
+        written.append(PROGRAM)
     problem = write_onnx(generator, folder / ONNX)
     if problem:
         skipped.append(f"{ONNX}: {problem}")
@@ -165,6 +173,29 @@ def write_torchscript(generator: Generator, path: Path) -> str | None:
     except Exception as exc:  # any architecture's code may resist tracing
         return f"tracing failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
     traced.save(str(path))
+    return None
+
+
+def write_program(generator: Generator, path: Path) -> str | None:
+    """``torch.export`` the generator (eval mode, batch size dynamic) to ``path``.
+
+    TorchScript's successor (torch deprecates ``torch.jit``): ``torch.export.load(path).module()``
+    needs torch alone. Checked on another batch size, as the trace is.
+    """
+    inputs = example_inputs(generator, 2)
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.export.export(
+                generator, inputs, dynamic_shapes=tuple({0: batch} for _ in inputs)
+            )
+            other = example_inputs(generator, 3, seed=1)
+            if not torch.allclose(program.module()(*other), generator(*other), atol=1e-5):
+                return "the exported program differs from the generator on another batch size"
+    except Exception as exc:  # data-dependent control flow and the like
+        return f"torch.export failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    torch.export.save(program, str(path))
     return None
 
 

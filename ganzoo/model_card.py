@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .export import GRID, GRID_COUNT, GRID_SEED, ONNX, TORCHSCRIPT, WEIGHTS
+from .export import GRID, GRID_COUNT, GRID_SEED, ONNX, PROGRAM, TORCHSCRIPT, WEIGHTS
 from .train.tensorboard import flat_numbers
 
 
@@ -65,6 +65,10 @@ def model_card(
     ]
     described = {
         TORCHSCRIPT: ("TorchScript, traced in eval mode", "torch only"),
+        PROGRAM: (
+            "a `torch.export` program, eval mode: `torch.export.load(path).module()`",
+            "torch only",
+        ),
         ONNX: ("ONNX, batch size dynamic", "an ONNX runtime"),
         WEIGHTS: (
             "weights and metadata (config, image shape, plugins)",

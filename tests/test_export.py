@@ -48,7 +48,8 @@ def test_export_writes_weights_torchscript_a_model_card_and_its_grid(capsys, run
     code, out, err = cli(capsys, "export", str(run), "-o", str(tmp_path / "g"))
     assert code == 0, err
     names = {p.name for p in (tmp_path / "g").iterdir()}
-    assert {"generator.safetensors", "generator.pt", "README.md", "sample.png"} <= names
+    assert {"generator.safetensors", "generator.pt", "generator.pt2", "README.md"} <= names
+    assert "sample.png" in names
     assert f"raw generator of step 2 -> {tmp_path / 'g'}: generator.safetensors" in out
     if find_spec("onnx") is None:  # the plain note instead of the file
         assert "generator.onnx" not in names
@@ -61,43 +62,48 @@ SCRIPT = """
 import sys
 import torch
 
-generator = torch.jit.load(sys.argv[1])
-inputs = torch.load(sys.argv[2])
-with torch.no_grad():
-    torch.save(generator(*inputs), sys.argv[3])
+inputs = torch.load(sys.argv[1])
+outputs = []
+for path in sys.argv[2:]:
+    if path.endswith(".pt2"):  # a torch.export program
+        generator = torch.export.load(path).module()
+    else:  # TorchScript
+        generator = torch.jit.load(path)
+    with torch.no_grad():
+        outputs.append(generator(*inputs))
+torch.save(outputs, "outputs.pt")
 assert not [m for m in sys.modules if m.split(".")[0].startswith("ganzoo")], "ganzoo was imported"
 """
 
 
-def run_without_ganzoo(model, inputs, tmp_path) -> torch.Tensor:
-    """``model`` (TorchScript) on ``inputs`` in a fresh Python process that never imports ganzoo."""
+def run_without_ganzoo(folder, inputs, tmp_path) -> list[torch.Tensor]:
+    """The exported ``generator.pt`` and ``generator.pt2`` of ``folder`` on ``inputs``, in one
+    fresh Python process that never imports ganzoo."""
     torch.save(inputs, tmp_path / "inputs.pt")
     script = tmp_path / "use_export.py"
     script.write_text(textwrap.dedent(SCRIPT))
+    models = [str(folder / "generator.pt"), str(folder / "generator.pt2")]
     result = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            str(model),
-            str(tmp_path / "inputs.pt"),
-            str(tmp_path / "out.pt"),
-        ],
+        [sys.executable, str(script), str(tmp_path / "inputs.pt"), *models],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    return torch.load(tmp_path / "out.pt")
+    return torch.load(tmp_path / "outputs.pt")
 
 
-def test_the_torchscript_runs_without_ganzoo_and_draws_the_runs_images(exported, run, tmp_path):
+def test_torchscript_and_torch_export_run_without_ganzoo_and_draw_the_runs_images(
+    exported, run, tmp_path
+):
     z = latents(5)  # another batch size than the one traced
-    images = run_without_ganzoo(exported / "generator.pt", (z,), tmp_path)
+    traced, program = run_without_ganzoo(exported, (z,), tmp_path)
     with torch.no_grad():
         expected = ganzoo.load_generator(run)(z)
-    assert images.shape == (5, 1, 16, 16) and images.std() > 0.1
-    torch.testing.assert_close(images, expected)
+    assert traced.shape == (5, 1, 16, 16) and traced.std() > 0.1
+    torch.testing.assert_close(traced, expected)
+    torch.testing.assert_close(program, expected)
 
 
 def test_load_generator_reads_the_export_file_or_folder_back(exported, run):
@@ -252,7 +258,8 @@ def test_a_conditional_generator_is_exported_with_a_label_input(capsys, labelled
     _, info = ckpt.read_checkpoint(tmp_path / "export" / "generator.safetensors")
     assert info["num_classes"] == 3 and info["inputs"] == ["z", "y"]
     z, y = latents(6, dim=8), torch.tensor([0, 1, 2, 2, 1, 0])
-    images = run_without_ganzoo(tmp_path / "export" / "generator.pt", (z, y), tmp_path)
+    images, program = run_without_ganzoo(tmp_path / "export", (z, y), tmp_path)
+    torch.testing.assert_close(program, images)
     generator = ganzoo.load_generator(labelled_run)
     with torch.no_grad():
         torch.testing.assert_close(images, generator(z, y))

@@ -20,7 +20,11 @@ def export(
         None, "--checkpoint", help="A checkpoint other than last."
     ),
 ) -> None:
-    """Write the generator as safetensors, TorchScript and ONNX, with a model card README.md."""
+    """Write the generator as TorchScript, torch.export, ONNX and safetensors, with a model card.
+
+    The folder gets generator.pt, generator.pt2, generator.onnx (with the onnx package),
+    generator.safetensors (for ganzoo.load_generator), README.md and its sample.png.
+    """
     result = export_run(run_dir, output, ema=ema, checkpoint=checkpoint)
     which = "EMA" if result.ema else "raw"
     console().print(
