@@ -85,3 +85,19 @@ def test_nested_eval_numbers_such_as_per_class_scores_become_one_scalar_each(tmp
     prefix = "eval-ema/ganzoo-fmnist"
     assert scalars == {f"{prefix}/fd", f"{prefix}/fd_per_class/0", f"{prefix}/fd_per_class/1"}
     assert logged.Scalars(f"{prefix}/fd_per_class/1")[0].value == 4.5
+
+
+def test_without_tensorboard_every_call_is_a_no_op_and_eval_says_so(tmp_path, monkeypatch):
+    import torch
+
+    from ganzoo.config import RunConfig
+    from ganzoo.train import tensorboard
+
+    monkeypatch.setattr(tensorboard, "summary_writer_class", lambda: None)
+    log = tensorboard.TensorBoardLog(tmp_path / "tb", RunConfig())
+    log.write({"step": 1, "d_loss": 1.0})
+    log.add_grid(1, torch.zeros(4, 1, 8, 8))
+    log.close()
+    result = {"metrics": {"fd": 1.0}, "protocol": {"extractor": "x", "step": 1}}
+    assert tensorboard.log_eval(tmp_path / "tb", result) is False
+    assert not (tmp_path / "tb").exists()
