@@ -83,7 +83,7 @@ def export_run(
     checkpoint: str | Path | None = None,
 ) -> ExportResult:
     """Export the generator of ``run`` (its EMA with ``ema``) into ``out`` [RUN/export]."""
-    from .train.loading import load_generator, load_run_config
+    from .train.loading import load_generator, load_run_config, run_spec
     from .train.rundir import RunDir
 
     run_dir = RunDir(Path(run))
@@ -97,7 +97,7 @@ def export_run(
     folder.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         grid = generator(*example_inputs(generator, GRID_COUNT, GRID_SEED))
-    spec = ImageSpec(channels=grid.shape[1], size=grid.shape[-1])
+    spec = run_spec(run_dir, config)  # what the architecture builds from, classes included
     plugins = (
         json.loads(run_dir.plugins.read_text())
         if run_dir.plugins.is_file()
@@ -114,7 +114,8 @@ def export_run(
         "latent_prior": "normal"
         if type(generator).sample_latent is Generator.sample_latent
         else f"{type(generator).__name__}.sample_latent",
-        "image": {"channels": spec.channels, "size": spec.size},
+        "image": {"channels": spec.channels, "size": spec.size, "num_classes": spec.num_classes},
+        "classes": run_dir.read_classes(),
         "config": config.to_dict(),
         "plugins": plugins,
         "ganzoo": __version__,

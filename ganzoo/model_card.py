@@ -56,6 +56,14 @@ def model_card(
         )
         + f", to images `(B, {image['channels']}, {image['size']}, {image['size']})` in `[-1, 1]`.",
         "",
+        *(
+            [
+                f"Classes (`y`): {', '.join(f'{i} {name}' for i, name in enumerate(info['classes']))}.",
+                "",
+            ]
+            if conditional and info.get("classes")
+            else []
+        ),
         f"![{GRID_COUNT} samples, seed {GRID_SEED}]({GRID})",
         "",
         "## Files",

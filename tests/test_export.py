@@ -11,11 +11,9 @@ from importlib.util import find_spec
 
 import pytest
 import torch
-from torch import nn
 
 import ganzoo
-from ganzoo import Architecture, Discriminator, Generator, UsageError
-from ganzoo.plugins import get_host
+from ganzoo import UsageError
 from ganzoo.testing import train_tiny
 from ganzoo.train import checkpoint as ckpt
 
@@ -120,7 +118,8 @@ def test_exported_weights_carry_what_a_user_needs_to_know(exported):
     _, info = ckpt.read_checkpoint(exported / "generator.safetensors")
     assert info["format"] == "ganzoo-generator" and info["step"] == 2 and info["ema"] is False
     assert info["latent_dim"] == 16 and info["num_classes"] == 0 and info["inputs"] == ["z"]
-    assert info["image"] == {"channels": 1, "size": 16} and info["latent_prior"] == "normal"
+    assert info["image"] == {"channels": 1, "size": 16, "num_classes": 0}
+    assert info["latent_prior"] == "normal"
     assert info["config"]["model"]["params"]["ngf"] == 8
     assert info["plugins"]["model"]["name"] == "dcgan:dcgan"
 
@@ -137,10 +136,10 @@ def test_the_model_card_has_config_plugins_eval_numbers_with_protocol_and_grid(
 ):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     code, out, err = cli(
-        capsys, "eval", str(run), "-n", "32", "-m", "fid", "--extractor", "ganzoo-fmnist", "--json"
+        capsys, "eval", str(run), "-n", "32", "-m", "fd", "--extractor", "ganzoo-fmnist", "--json"
     )
     assert code == 0, err
-    fid = json.loads(out)["metrics"]["fid"]
+    fd = json.loads(out)["metrics"]["fd"]
     code, _, err = cli(capsys, "export", str(run), "-o", str(tmp_path / "card"))
     assert code == 0, err
     card = (tmp_path / "card" / "README.md").read_text()
@@ -151,7 +150,7 @@ def test_the_model_card_has_config_plugins_eval_numbers_with_protocol_and_grid(
         f"| `dcgan:dcgan` | {plugins['model']['distribution']} | {plugins['model']['version']} |"
         in card
     )
-    assert f"| fid | {fid:.4g} | 2 | raw | ganzoo-fmnist" in card  # value, step, G, extractor
+    assert f"| fd | {fd:.4g} | 2 | raw | ganzoo-fmnist" in card  # value, step, G, extractor
     assert "| 32 | 32 of fake:test | 0 |" in card  # samples, reference, seed
     assert "[model.params]\nngf = 8" in card and "batch_size = 8" in card
     assert 'torch.jit.load("generator.pt")' in card and "torch.randn(16, 16)" in card
@@ -198,58 +197,11 @@ def test_the_onnx_file_draws_the_runs_images(exported, run):
 # ---- a class-conditional generator: exported with a label input -------------------------------
 
 
-class LabelledGenerator(Generator):
-    """Adds a learned embedding of the label to z: ``forward(z, y=None)``, ``num_classes`` set."""
-
-    def __init__(self, channels: int, size: int, num_classes: int) -> None:
-        super().__init__()
-        self.latent_dim, self.num_classes, self.shape = 8, num_classes, (channels, size, size)
-        self.embed = nn.Embedding(num_classes, 8)
-        self.net = nn.Sequential(nn.Linear(8, channels * size * size), nn.Tanh())
-
-    def forward(self, z, y=None):
-        if y is None:  # the unconditional trainer of this commit passes no labels
-            y = torch.zeros(len(z), dtype=torch.long, device=z.device)
-        return self.net(z + 3 * self.embed(y)).view(-1, *self.shape)
-
-
-class FlatDiscriminator(Discriminator):
-    def __init__(self, channels: int, size: int) -> None:
-        super().__init__()
-        self.features = nn.Sequential(nn.Flatten(), nn.Linear(channels * size * size, 8))
-        self.logit = nn.Linear(8, 1)
-
-    def forward_features(self, x):
-        h = self.features(x)
-        return self.logit(h).flatten(), h
-
-
-class Labelled(Architecture):
-    def __init__(self, num_classes: int = 3) -> None:
-        self.num_classes = num_classes
-
-    def build(self, spec):
-        return (
-            LabelledGenerator(spec.channels, spec.size, self.num_classes),
-            FlatDiscriminator(spec.channels, spec.size),
-        )
-
-
-class LabelledPlugin:
-    @ganzoo.hookimpl
-    def register_architectures(self, register):
-        register("labelled", Labelled, description="a toy class-conditional generator")
-
-
 @pytest.fixture
 def labelled_run(tmp_path, fresh_host):
-    plugin = LabelledPlugin()
-    host = get_host()
-    assert host.add_plugin(plugin, "labelled-toy").status == "ok"
-    try:
-        yield train_tiny(tmp_path / "run", arch="labelled", steps=2, plugin=plugin)
-    finally:
-        host.remove_plugin("labelled-toy")
+    """The conditional DCGAN on 3 classes of fake data."""
+    settings = ["model.params.conditional=true", "data.params.classes=3"]
+    return contrasted(train_tiny(tmp_path / "run", steps=2, assignments=settings))
 
 
 def test_a_conditional_generator_is_exported_with_a_label_input(capsys, labelled_run, tmp_path):
@@ -257,7 +209,8 @@ def test_a_conditional_generator_is_exported_with_a_label_input(capsys, labelled
     assert code == 0, err
     _, info = ckpt.read_checkpoint(tmp_path / "export" / "generator.safetensors")
     assert info["num_classes"] == 3 and info["inputs"] == ["z", "y"]
-    z, y = latents(6, dim=8), torch.tensor([0, 1, 2, 2, 1, 0])
+    assert info["image"]["num_classes"] == 3 and len(info["classes"]) == 3
+    z, y = latents(6), torch.tensor([0, 1, 2, 2, 1, 0])
     images, program = run_without_ganzoo(tmp_path / "export", (z, y), tmp_path)
     torch.testing.assert_close(program, images)
     generator = ganzoo.load_generator(labelled_run)

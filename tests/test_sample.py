@@ -232,3 +232,20 @@ def test_options_that_do_not_fit_are_one_line_usage_errors(capsys, run, tmp_path
     code, out, err = sample(capsys, run, *args, "-o", str(tmp_path / "g.png"))
     assert code == 2 and out == "", err
     assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_conditional_run_walks_and_interpolates_in_the_class_it_is_given(
+    capsys, tmp_path, fresh_host
+):
+    settings = ["model.params.conditional=true", "data.params.classes=3"]
+    labelled = contrasted(train_tiny(tmp_path / "run", steps=2, assignments=settings))
+    capsys.readouterr()  # the training's progress lines
+    code, out, err = sample(capsys, labelled, "--interpolate", "3", "-o", str(tmp_path / "g.png"))
+    assert code == 2 and err.count("\n") == 1 and "add --class NAME" in err
+    rows = {}
+    for label in ("0", "2"):
+        rows[label] = frames(
+            capsys, labelled, tmp_path / label, "--walk", "3", "-n", "1", "--class", label
+        )
+        assert len(rows[label]) == 3
+    assert np.abs(rows["0"][0] - rows["2"][0]).max() > 10  # the same latent, another class

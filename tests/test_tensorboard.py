@@ -62,13 +62,13 @@ def test_the_config_is_text_and_hyperparameters(run):
 def test_ganzoo_eval_adds_its_numbers_at_the_checkpoint_step(capsys, run, tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     code, out, err = ganzoo(
-        capsys, "eval", str(run), "-n", "32", "-m", "fid", "--extractor", "ganzoo-fmnist", "--json"
+        capsys, "eval", str(run), "-n", "32", "-m", "fd", "--extractor", "ganzoo-fmnist", "--json"
     )
     assert code == 0, err
-    fid = json.loads(out)["metrics"]["fid"]
+    fd = json.loads(out)["metrics"]["fd"]
     logged = events(run / "tensorboard")
-    (point,) = logged.Scalars("eval/ganzoo-fmnist/fid")
-    assert point.step == 4 and point.value == pytest.approx(fid)
+    (point,) = logged.Scalars("eval/ganzoo-fmnist/fd")
+    assert point.step == 4 and point.value == pytest.approx(fd)
     assert "eval/ganzoo-fmnist/protocol/text_summary" in logged.Tags()["tensors"]
 
 

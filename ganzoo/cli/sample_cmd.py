@@ -6,10 +6,13 @@ from pathlib import Path
 
 import torch
 import typer
+from torch import Tensor
 
 from ..errors import UsageError
+from ..interfaces import Generator
+from ..labels import class_index
 from ..train.device import resolve_device
-from ..train.images import default_nrow, save_grid, save_individual
+from ..train.images import SampleGrid, save_individual
 from ..train.latents import interpolation, prior_draw, random_walk, seed_keyframes
 from ..train.loading import load_generator
 from ..train.rundir import RunDir
@@ -43,6 +46,13 @@ def sample(
         None, "--checkpoint", help="A checkpoint other than last."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the latent batch."),
+    class_: str | None = typer.Option(
+        None,
+        "--class",
+        "-c",
+        help="Conditional runs: only this class, by index or name (e.g. 3 or sneaker) "
+        "[default: one labelled row per class].",
+    ),
     interpolate: int | None = typer.Option(
         None,
         "--interpolate",
@@ -81,25 +91,46 @@ def sample(
     check_counts(n=n, interpolate=interpolate, walk=walk, nrow=nrow, seeds=seeds)
     grid_path = grid_output(output, RunDir(run_dir).root)
     target = resolve_device(device)
-    generator, meta = load_generator(RunDir(run_dir), ema=ema, checkpoint=checkpoint, device=target)
+    run = RunDir(run_dir)
+    generator, meta = load_generator(run, ema=ema, checkpoint=checkpoint, device=target)
     draw = prior_draw(generator, truncation)
+    classes = run.read_classes() if generator.num_classes > 0 else []
+    label = class_index(class_, classes) if class_ is not None else None
     if interpolate is not None:
         keys = seed_keyframes(parse_seeds(seeds) if seeds else [seed, seed + 1], draw)
-        z, row = interpolation(keys, interpolate), interpolate
+        grid = labelled(generator, interpolation(keys, interpolate), label, interpolate)
     elif walk is not None:
-        z, row = random_walk(draw(n or DEFAULT_WALKS, seed), walk, draw=draw, seed=seed + 1), walk
-    else:
-        z = draw(n or DEFAULT_N, seed)
-        row = default_nrow(len(z))
+        z = random_walk(draw(n or DEFAULT_WALKS, seed), walk, draw=draw, seed=seed + 1)
+        grid = labelled(generator, z, label, walk)
+    elif label is not None:  # conditional, one class: n images of it
+        grid = labelled(generator, draw(n or DEFAULT_N, seed), label, 0)
+    else:  # unconditional: n images; conditional: a row per class
+        rng = torch.Generator().manual_seed(seed)
+        grid = SampleGrid.fixed(generator, n or DEFAULT_N, rng, latents=lambda k: draw(k, seed))
+    grid = SampleGrid(grid.z.to(target), None if grid.y is None else grid.y.to(target), grid.nrow)
     with torch.no_grad():
-        images = generator(z.to(target))  # (N, C, H, W) in [-1, 1]
+        images = grid.generate(generator)  # (N, C, H, W) in [-1, 1]
     count = len(images)
     if individual is not None:
         save_individual(images, individual)
         console().print(f"{count} images from step {meta['step']} in {individual}", highlight=False)
     if individual is None or output is not None:
-        save_grid(images, grid_path, nrow=nrow or row)
+        rows_are_classes = grid.y is not None and label is None and nrow in (None, grid.nrow)
+        if nrow is not None:
+            grid.nrow = nrow
+        grid.save(images, grid_path, classes if rows_are_classes else ())
         console().print(f"{count} images from step {meta['step']} in {grid_path}", highlight=False)
+
+
+def labelled(generator: Generator, z: Tensor, label: int | None, nrow: int) -> SampleGrid:
+    """The grid of latents ``z``, all of class ``label`` for a conditional generator."""
+    if generator.num_classes <= 0:
+        return SampleGrid(z, None, nrow)
+    if label is None:
+        raise UsageError(
+            "a conditional run draws --interpolate and --walk in one class: add --class NAME"
+        )
+    return SampleGrid(z, torch.full((len(z),), label), nrow)
 
 
 def check_counts(

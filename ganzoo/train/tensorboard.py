@@ -66,8 +66,8 @@ class TensorBoardLog:
                 if key != "step" and isinstance(value, int | float) and not isinstance(value, bool):
                     writer.add_scalar(key, value, row["step"])
 
-    def add_grid(self, step: int, images: Tensor) -> None:
-        """A sample grid ``(N, C, H, W)`` in [-1, 1] as the image ``samples`` at ``step``."""
+    def add_grid(self, step: int, images: Tensor, nrow: int | None = None) -> None:
+        """A sample grid ``(N, C, H, W)`` in [-1, 1], ``nrow`` a row, as the image ``samples``."""
         with self._writer() as writer:
             if writer is None:
                 return
@@ -75,7 +75,7 @@ class TensorBoardLog:
 
             from .images import grid_image
 
-            pixels = np.asarray(grid_image(images))
+            pixels = np.asarray(grid_image(images, nrow))
             writer.add_image(
                 "samples", pixels, step, dataformats="HW" if pixels.ndim == 2 else "HWC"
             )
