@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ganzoo.cli.run_cmd import build_config
-from ganzoo.config import RunConfig, parse_assignments, resolve, resume_conflicts
+from ganzoo.config import RANGES, RunConfig, flatten, parse_assignments, resolve, resume_conflicts
 from ganzoo.errors import UsageError
 
 from .test_cli import ganzoo
@@ -99,3 +99,112 @@ def test_resume_conflicts_name_the_difference():
         "loss.name (run: 'lsgan', now: 'bce')",
         "model.params.ngf (run: None, now: 8)",
     ]
+
+
+OUT_OF_RANGE_FLAGS = [
+    ("--batch-size", "0", "train.batch_size must be >= 1, got 0"),
+    ("--batch-size", "-4", "train.batch_size must be >= 1, got -4"),
+    ("--d-steps", "0", "train.d_steps must be >= 1, got 0"),
+    ("--lr", "-1", "optim.lr must be > 0, got -1.0"),
+    ("--steps", "-1", "train.steps must be >= 1, got -1"),
+    ("--steps", "0", "train.steps must be >= 1, got 0"),
+    ("--epochs", "-1", "train.epochs must be > 0, got -1.0"),
+    ("--workers", "-2", "data.workers must be >= 0, got -2"),
+    ("--image-size", "0", "data.image_size must be >= 1, got 0"),
+    ("--nproc-per-node", "0", "--nproc-per-node must be >= 1, got 0"),
+    ("--master-port", "70000", "--master-port must be in [1, 65535], got 70000"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), OUT_OF_RANGE_FLAGS)
+def test_a_flag_out_of_range_is_one_line_and_trains_nothing(
+    capsys, tmp_path, fresh_host, flag, value, message
+):
+    out_dir = tmp_path / "run"
+    code, _, err = ganzoo(
+        capsys, "run", "dcgan", "--dataset", "fake", "--out", str(out_dir), flag, value
+    )
+    assert (code, err) == (2, f"error: {message}\n")
+    assert not out_dir.exists()
+
+
+# one value outside each key's range, as --set or a config file would give it
+OUT_OF_RANGE = {
+    "data.image_size": 0,
+    "data.channels": 0,
+    "data.workers": -1,
+    "train.steps": 0,
+    "train.epochs": 0,
+    "train.batch_size": -4,
+    "train.d_steps": 0,
+    "train.seed": -1,
+    "train.ema_decay": 1,
+    "optim.lr": 0,
+    "optim.lr_d": -0.1,
+    "optim.warmup_steps": -1,
+    "log.every": 0,
+    "log.sample_every": 0,
+    "log.checkpoint_every": 0,
+    "log.samples": 0,
+    "log.keep_checkpoints": -1,
+}
+
+
+def test_every_number_in_the_config_has_a_range():
+    numbers = {
+        key
+        for key, value in flatten(RunConfig().to_dict()).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    } | {"data.image_size", "data.channels", "train.steps", "train.epochs", "optim.lr_d"}
+    assert numbers - {"optim.betas"} == set(RANGES) == set(OUT_OF_RANGE)
+
+
+@pytest.mark.parametrize(("key", "value"), OUT_OF_RANGE.items())
+def test_every_number_is_range_checked_from_set_and_from_files(key, value, tmp_path):
+    with pytest.raises(UsageError) as info:
+        resolve(parse_assignments([f"{key}={value}"]))
+    assert str(info.value).startswith(f"{key} must be ") and f", got {value}" in str(info.value)
+    section, name = key.split(".")
+    config_file = tmp_path / "run.toml"
+    config_file.write_text(f"[{section}]\n{name} = {value}\n")
+    with pytest.raises(UsageError, match=f"^config file {config_file}: {key} must be "):
+        build_config(config_file, [], {}, resume=None)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("train.ema_decay=1.5", "train.ema_decay must be in [0, 1), got 1.5"),
+        ("train.seed=4294967296", "train.seed must be in [0, 4294967296), got 4294967296"),
+        ("optim.lr=inf", "optim.lr must be > 0, got inf"),
+        ("train.epochs=nan", "train.epochs must be > 0, got nan"),
+        ("optim.betas=[0.5, 1]", "optim.betas must be two numbers in [0, 1), got [0.5, 1]"),
+        ("optim.betas=['a', 0.9]", "optim.betas must be two numbers in [0, 1), got ['a', 0.9]"),
+    ],
+)
+def test_range_errors_name_the_key_and_the_allowed_range(assignment, message):
+    with pytest.raises(UsageError) as info:
+        resolve(parse_assignments([assignment]))
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("file_value", "message"),
+    [
+        ('"many"', "config key train.batch_size must be int, got 'many'"),
+        ("0", "train.batch_size must be >= 1, got 0"),
+    ],
+)
+def test_a_bad_value_in_a_config_file_is_an_error_even_when_a_flag_overrides_it(
+    tmp_path, file_value, message
+):
+    config_file = tmp_path / "run.toml"
+    config_file.write_text(f"[train]\nbatch_size = {file_value}\n")
+    with pytest.raises(UsageError) as info:
+        build_config(config_file, [], {"batch_size": 8}, resume=None)
+    assert str(info.value) == f"config file {config_file}: {message}"
+
+
+def test_a_bad_set_value_is_an_error_even_when_a_flag_overrides_it():
+    with pytest.raises(UsageError, match=r"^train.steps must be >= 1, got -3$"):
+        build_config(None, ["train.steps=-3"], {"steps": 8}, resume=None)

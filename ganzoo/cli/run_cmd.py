@@ -82,10 +82,13 @@ def build_config(
         base = merge(RunConfig().to_dict(), read_toml(saved))
         flags = {**flags, "out": resume}
     layers = [read_toml(config_file)] if config_file else []
+    sources: list[str | None] = [f"config file {config_file}"] if config_file else []
     layers += [parse_assignments(assignments), flags_layer(**flags)]
+    sources += [None, None]  # --set and flags: the key or flag is on the command line
     if resume is None:  # a resumed run's config already holds its preset's values
         layers.insert(0, preset_layer(layers))
-    return resolve(*layers, base=base)
+        sources.insert(0, None)  # preset_layer names the preset in its own errors
+    return resolve(*layers, base=base, sources=sources)
 
 
 def run(
@@ -151,6 +154,7 @@ def run(
     )  # fmt: skip
     if arch is None and resume is None and config_file is None:
         raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")
+    check_launch_flags(nproc_per_node, master_port)
     config = build_config(config_file, assignments, flags, resume)
     if resume is not None:
         check_resume(resume, read_toml(RunDir(resume).config), config)
@@ -183,6 +187,14 @@ def run(
         f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",
         highlight=False,
     )
+
+
+def check_launch_flags(nproc_per_node: int | None, master_port: int | None) -> None:
+    """The DDP launch flags are not config keys; they get the same one-line range errors."""
+    if nproc_per_node is not None and nproc_per_node < 1:
+        raise UsageError(f"--nproc-per-node must be >= 1, got {nproc_per_node}")
+    if master_port is not None and not 1 <= master_port <= 65535:
+        raise UsageError(f"--master-port must be in [1, 65535], got {master_port}")
 
 
 def announce(trainer: Trainer) -> None:
