@@ -115,3 +115,22 @@ def test_errors_show_a_traceback_only_in_debug_mode(debug):
     result = run_cli("list", "nope", "x", env={"GANZOO_DEBUG": "1"} if debug else {})
     assert result.returncode != 0
     assert ("Traceback" in result.stderr) is debug
+
+
+def test_list_with_an_argument_that_is_no_kind_and_matches_nothing_is_an_error(capsys, fresh_host):
+    code, out, err = ganzoo(capsys, "list", "nonsense-kind")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: nothing matches 'nonsense-kind'; kinds: architectures, losses, regularizers, "
+        "augmentations, datasets, presets (one argument that is not a kind is a pattern, "
+        "e.g. 'dc*')\n"
+    )
+    code, _, err = ganzoo(capsys, "list", "lossez", "--json")
+    assert code == 2 and "nothing matches 'lossez'; did you mean the kind 'losses'?" in err
+
+
+def test_list_says_when_a_kind_has_nothing_matching(capsys, fresh_host):
+    code, out, err = ganzoo(capsys, "list", "losses", "zz*")
+    assert (code, out, err) == (0, "", "no losses match 'zz*'\n")
+    code, out, _ = ganzoo(capsys, "list", "losses", "zz*", "--json")
+    assert code == 0 and json.loads(out) == {"losses": []}

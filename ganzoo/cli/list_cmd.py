@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 
 import typer
 from rich.table import Table
 
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, UsageError
 from ..interfaces import Preset
 from ..plugins import KINDS, get_host
 from ..registry import Entry, Registry
-from .console import console
+from .console import console, error_console
 
 
 def registries() -> dict[str, Registry]:
@@ -44,8 +45,13 @@ def list_entries(
             raise UnknownNameError("kind", kind, all_registries)
     selected = {k: r for k, r in all_registries.items() if kind in (None, k)}
     found = {k: [entry_row(e) for e in r.entries(pattern)] for k, r in selected.items()}
+    if kind is None and pattern is not None and not any(found.values()):
+        raise nothing_matches(pattern, list(all_registries))
     if as_json:
         typer.echo(json.dumps(found, indent=2))
+        return
+    if kind is not None and not found[kind]:
+        error_console().print(f"no {kind} match {pattern!r}", highlight=False, soft_wrap=True)
         return
     out = console()
     for name, rows in found.items():
@@ -57,6 +63,16 @@ def list_entries(
         for row in rows:
             table.add_row(*(str(row.get(c) or "") for c in columns))
         out.print(table)
+
+
+def nothing_matches(pattern: str, kinds: list[str]) -> UsageError:
+    """A lone argument that is neither a kind nor a pattern matching anything: likely a typo."""
+    close = difflib.get_close_matches(pattern, kinds, n=1, cutoff=0.6)
+    hint = f"did you mean the kind '{close[0]}'?" if close else f"kinds: {', '.join(kinds)}"
+    return UsageError(
+        f"nothing matches '{pattern}'; {hint} (one argument that is not a kind is a pattern, "
+        "e.g. 'dc*')"
+    )
 
 
 def register(app: typer.Typer) -> None:
