@@ -134,3 +134,12 @@ def test_list_says_when_a_kind_has_nothing_matching(capsys, fresh_host):
     assert (code, out, err) == (0, "", "no losses match 'zz*'\n")
     code, out, _ = ganzoo(capsys, "list", "losses", "zz*", "--json")
     assert code == 0 and json.loads(out) == {"losses": []}
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["list"], ["plugins"], ["run"], ["sample"], ["eval"], ["bench"]]
+)
+def test_dash_h_is_help_everywhere(capsys, command):
+    code, long_help, _ = ganzoo(capsys, *command, "--help")
+    assert code == 0 and long_help.startswith("Usage: ganzoo")
+    assert ganzoo(capsys, *command, "-h") == (0, long_help, "")

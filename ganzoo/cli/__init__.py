@@ -45,6 +45,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts show defaults as [value]: not markup
     add_completion=False,
+    # every command inherits it from the group's context, plugin commands included
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
