@@ -522,6 +522,7 @@ def test_reference_is_generated_from_the_cli(capsys, monkeypatch, fresh_host):
 
 
 def test_reference_names_every_option_and_config_key(monkeypatch):
+    import click
     import typer.main
 
     from ganzoo.cli import app
@@ -531,7 +532,7 @@ def test_reference_names_every_option_and_config_key(monkeypatch):
     prose = GENERATED.sub("", text)  # what was written by hand
     group = typer.main.get_command(app)
     for name in COMMANDS:
-        command = group.commands[name]  # type: ignore[attr-defined]
+        command = group.get_command(click.Context(group), name)  # type: ignore[attr-defined]
         for param in command.params:
             for opt in [*param.opts, *param.secondary_opts]:
                 if not opt.startswith("--") or opt == "--help":

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from ..errors import UnknownNameError, UsageError
-from ..interfaces import Preset
 from ..plugins import KINDS, get_host
 from ..registry import Entry, Registry
 from .console import console, error_console
@@ -20,6 +19,8 @@ def registries() -> dict[str, Registry]:
 
 
 def entry_row(entry: Entry) -> dict[str, object]:
+    from ..interfaces import Preset  # torch: not for `ganzoo list --help`
+
     row = entry.as_dict()
     if isinstance(entry.factory, Preset):  # where a preset's settings come from, and what they are
         row["source"] = entry.factory.source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,12 +18,10 @@ from ..config import (
     resolve,
 )
 from ..errors import UsageError
-from ..plugins import get_host
-from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
-from ..train.launch import check_nproc, launch, train_worker
-from ..train.rundir import RunDir
-from ..train.trainer import Trainer
 from .console import console, error_console
+
+if TYPE_CHECKING:  # training imports torch: only when a run starts, not for `run --help`
+    from ..train.trainer import Trainer
 
 
 def flags_layer(**flags: Any) -> dict[str, Any]:
@@ -72,6 +70,8 @@ def build_config(
     config_file: Path | None, assignments: list[str], flags: dict[str, Any], resume: Path | None
 ) -> RunConfig:
     """defaults (or the resumed run's config) < config file < --set < explicit flags."""
+    from ..train.rundir import RunDir
+
     base = None
     if resume is not None:
         saved = RunDir(resume).config
@@ -154,6 +154,10 @@ def run(
     )  # fmt: skip
     if arch is None and resume is None and config_file is None:
         raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")
+    from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
+    from ..train.launch import check_nproc, launch, train_worker
+    from ..train.rundir import RunDir
+
     check_launch_flags(nproc_per_node, master_port)
     config = build_config(config_file, assignments, flags, resume)
     if resume is not None:
@@ -199,6 +203,8 @@ def check_launch_flags(nproc_per_node: int | None, master_port: int | None) -> N
 
 def announce(trainer: Trainer) -> None:
     """The start banner: what trains, on what, for how long, where to."""
+    from ..plugins import get_host
+
     config, spec, ctx = trainer.config, trainer.components.spec, trainer.dist
     extras = [f"reg {', '.join(config.reg)}"] if config.reg else []
     extras += [f"aug {config.aug.name}"] if config.aug.name else []
