@@ -491,7 +491,7 @@ def test_mkdocs_builds_the_site_strictly(tmp_path):
 
 # ---- the reference ------------------------------------------------------------------------------
 
-COMMANDS = ("list", "plugins", "run", "sample", "eval", "bench")
+COMMANDS = ("list", "info", "plugins", "run", "sample", "eval", "bench")
 
 
 def generated(key: str, capsys, monkeypatch) -> str:

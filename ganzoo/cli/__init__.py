@@ -33,6 +33,7 @@ DEBUG_ENV = "GANZOO_DEBUG"
 # Each module's register(app) adds its command; a new command is one row here.
 BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list_cmd", "list_entries"),
+    "info": ("info_cmd", "info"),
     "run": ("run_cmd", "run"),
     "sample": ("sample_cmd", "sample"),
     "eval": ("eval_cmd", "eval_run"),

@@ -6,6 +6,7 @@ import difflib
 import json
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UnknownNameError, UsageError
@@ -18,14 +19,29 @@ def registries() -> dict[str, Registry]:
     return dict(get_host().registries)
 
 
-def entry_row(entry: Entry) -> dict[str, object]:
+def entry_row(entry: Entry, params: bool = False) -> dict[str, object]:
+    """An entry as ``list`` shows it; with ``params``, its parameters (not for presets)."""
     from ..interfaces import Preset  # torch: not for `ganzoo list --help`
+    from ..params import describe_params
 
     row = entry.as_dict()
     if isinstance(entry.factory, Preset):  # where a preset's settings come from, and what they are
         row["source"] = entry.factory.source
         row["config"] = dict(entry.factory.config)
+    elif params:
+        row["params"] = [p.as_dict() for p in describe_params(entry.factory)]
     return row
+
+
+def params_cell(row: dict[str, object]) -> str:
+    """``name: type = default`` per line (``required`` where there is no default)."""
+    lines = []
+    for p in row.get("params") or []:  # type: ignore[union-attr]
+        default = "required" if p["required"] else json.dumps(p["default"])
+        lines.append(
+            f"{p['name']}: {p['type']} = {default}" if p["type"] else f"{p['name']} = {default}"
+        )
+    return "\n".join(lines)
 
 
 def list_entries(
@@ -36,6 +52,9 @@ def list_entries(
     ),
     pattern: str | None = typer.Argument(None, help="shell-style filter, e.g. 'dc*'"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+    params: bool = typer.Option(
+        False, "--params", help="Also each entry's parameters with their defaults (`ganzoo info`)."
+    ),
 ) -> None:
     """List registered architectures, losses, regularizers, augmentations, datasets, presets."""
     all_registries = registries()
@@ -45,7 +64,7 @@ def list_entries(
         else:
             raise UnknownNameError("kind", kind, all_registries)
     selected = {k: r for k, r in all_registries.items() if kind in (None, k)}
-    found = {k: [entry_row(e) for e in r.entries(pattern)] for k, r in selected.items()}
+    found = {k: [entry_row(e, params) for e in r.entries(pattern)] for k, r in selected.items()}
     if kind is None and pattern is not None and not any(found.values()):
         raise nothing_matches(pattern, list(all_registries))
     if as_json:
@@ -59,10 +78,12 @@ def list_entries(
         table = Table(title=name, title_justify="left")
         columns = ["name", "plugin", "version", "description"]
         columns += ["source"] if name == "presets" else []
+        columns += ["params"] if params and name != "presets" else []
         for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(str(row.get(c) or "") for c in columns))
+            cells = {**row, "params": params_cell(row)}
+            table.add_row(*(escape(str(cells.get(c) or "")) for c in columns))
         out.print(table)
 
 
