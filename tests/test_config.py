@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ganzoo.cli.run_cmd import build_config
-from ganzoo.config import RANGES, RunConfig, flatten, parse_assignments, resolve, resume_conflicts
+from ganzoo.config import (
+    RANGES,
+    RunConfig,
+    flatten,
+    parse_assignments,
+    resolve,
+    resume_conflicts,
+    tomllib,
+)
 from ganzoo.errors import UsageError
 
 from .test_cli import ganzoo
@@ -208,3 +216,52 @@ def test_a_bad_value_in_a_config_file_is_an_error_even_when_a_flag_overrides_it(
 def test_a_bad_set_value_is_an_error_even_when_a_flag_overrides_it():
     with pytest.raises(UsageError, match=r"^train.steps must be >= 1, got -3$"):
         build_config(None, ["train.steps=-3"], {"steps": 8}, resume=None)
+
+
+FAKE_100 = ["--dataset", "fake", "--set", "data.params.length=100", "--batch-size", "8"]
+
+
+def test_dry_run_shows_every_plugin_parameter_and_the_step_count(capsys, tmp_path, fresh_host):
+    code, out, err = ganzoo(
+        capsys, "run", "dcgan", "--loss", "lsgan", *FAKE_100, "--epochs", "2", "--reg", "r1",
+        "--set", "loss.params.a=-1", "--out", str(tmp_path / "run"), "--dry-run",
+    )  # fmt: skip
+    assert code == 0, err
+    config_part = out[: out.index("\n# ")]
+    assert tomllib.loads(out) == tomllib.loads(config_part)  # the comments leave it a config file
+    comments = [line for line in out.splitlines() if line.startswith("#")]
+    assert "# images: 3x32x32 from fake (100 images: 12 batches of 8 an epoch)" in comments
+    assert "# steps: 24 (2 epochs x 12 batches)" in comments
+    assert "# loss.params: lsgan (plugin losses, ganzoo " in "\n".join(comments)
+    assert "#   a = -1.0  (set; default 0.0)" in comments and "#   b = 1.0" in comments
+    assert "#   latent_dim = 100" in comments and "#   gamma = 10.0" in comments
+    assert not (tmp_path / "run").exists()
+
+
+def test_dry_run_steps_follow_steps_epochs_and_d_steps(capsys, fresh_host):
+    def steps(*flags: str) -> str:
+        code, out, err = ganzoo(capsys, "run", "dcgan", *FAKE_100, *flags, "--dry-run")
+        assert code == 0, err
+        return next(line for line in out.splitlines() if line.startswith("# steps: "))
+
+    assert steps() == "# steps: 60 (5 epochs, the default x 12 batches)"
+    assert steps("--steps", "7") == "# steps: 7 (train.steps)"
+    assert steps("--d-steps", "5", "--epochs", "1") == (
+        "# steps: 3 (1 epochs x 12 batches / 5 D steps per G step (rounded up))"
+    )
+
+
+def test_dry_run_checks_plugin_names_and_parameters_like_a_run(capsys, fresh_host):
+    code, out, err = ganzoo(
+        capsys, "run", "dcgan", *FAKE_100, "--set", "model.params.ngff=1", "--dry-run"
+    )
+    assert code == 2 and "unknown parameter of dcgan (model.params) 'ngff'" in err
+    code, _, err = ganzoo(capsys, "run", "dcgan", *FAKE_100, "--batch-size", "101", "--dry-run")
+    assert code == 1 and "has 100 images, fewer than one global batch of 101" in err
+
+
+def test_dry_run_checks_the_optimizer_like_a_run(capsys, fresh_host):
+    code, _, err = ganzoo(capsys, "run", "dcgan", *FAKE_100, "--optimizer", "adamm", "--dry-run")
+    assert code == 2 and "unknown optimizer (optim.name) 'adamm'; did you mean 'Adam'" in err
+    code, out, _ = ganzoo(capsys, "run", "dcgan", *FAKE_100, "--lr-d", "0.001", "--dry-run")
+    assert "# optimizer: Adam, lr G 0.0002, D 0.001, schedule constant" in out.splitlines()

@@ -143,7 +143,11 @@ def run(
     master_port: int | None = typer.Option(
         None, "--master-port", help="Rendezvous port [a free one]."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the resolved config, every plugin parameter and the step count; train nothing.",
+    ),
 ) -> None:
     """Train ARCH with --loss on a dataset; writes a run directory (see docs/training.md)."""
     flags = dict(
@@ -163,7 +167,8 @@ def run(
     if resume is not None:
         check_resume(resume, read_toml(RunDir(resume).config), config)
     if dry_run:
-        typer.echo(config.to_toml(), nl=False)
+        typer.echo(config.to_toml())
+        typer.echo(dry_run_report(config, nproc_per_node or 1))
         return
     ctx = init_from_env(config.train.device) if launched_by_torchrun() else None
     run_dir = RunDir(Path(config.out)) if config.out else RunDir.default_for(config)
@@ -191,6 +196,49 @@ def run(
         f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",
         highlight=False,
     )
+
+
+def dry_run_report(config: RunConfig, world_size: int) -> str:
+    """TOML comments after the config: every plugin parameter's value, the images, the steps."""
+    from ..train.plan import plan_run, steps_reason
+
+    plan = plan_run(config, world_size)
+    per_worker = f" per worker x {world_size} workers" if world_size > 1 else ""
+    lines = [
+        "--dry-run: what this run would do (the config above is what it would write)",
+        f"images: {plan.channels}x{plan.size}x{plan.size} from {config.data.name} "
+        f"({plan.images} images: {plan.batches_per_epoch} batches of "
+        f"{config.train.batch_size}{per_worker} an epoch)",
+        f"steps: {plan.steps} ({steps_reason(config, plan)})",
+        f"optimizer: {config.optim.name}, lr G {config.optim.lr:g}, "
+        f"D {config.optim.lr_d or config.optim.lr:g}, schedule {config.optim.schedule}",
+    ]
+    for component in plan.components:
+        entry = component.entry
+        lines.append(
+            f"{component.table}: {entry.name} (plugin {entry.plugin}, "
+            f"{entry.distribution or 'in-process'} {entry.version or ''})".rstrip()
+        )
+        for name, value in component.values.items():
+            note = ""
+            if name not in component.defaults:
+                note = "  (required)"
+            elif name in component.set_keys:
+                note = f"  (set; default {toml_literal(component.defaults[name])})"
+            lines.append(f"  {name} = {toml_literal(value)}{note}")
+        if not component.values:
+            lines.append("  (no parameters)")
+    return "\n".join(f"# {line}" for line in lines)
+
+
+def toml_literal(value: Any) -> str:
+    """How a config file or --set writes ``value`` (``none`` for an unset None)."""
+    if value is None:
+        return "none"
+    try:
+        return json.dumps(list(value) if isinstance(value, tuple) else value)
+    except TypeError:
+        return repr(value)
 
 
 def check_launch_flags(nproc_per_node: int | None, master_port: int | None) -> None:
