@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from ..errors import UsageError
 from .console import console, error_console
 
 if TYPE_CHECKING:  # training imports torch: only when a run starts, not for `run --help`
+    from ..train.rundir import RunDir
     from ..train.trainer import Trainer
 
 
@@ -161,6 +163,7 @@ def run(
     from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
     from ..train.launch import check_nproc, launch, train_worker
     from ..train.rundir import RunDir
+    from ..train.trainer import Interrupted
 
     check_launch_flags(nproc_per_node, master_port)
     config = build_config(config_file, assignments, flags, resume)
@@ -178,6 +181,7 @@ def run(
             f"{run_dir.root} already holds a run; continue it with --resume {run_dir.root} or pick another --out"
         )
     config.out = str(run_dir.root)
+    started = time.perf_counter()
     if ctx is None and nproc_per_node is not None and nproc_per_node > 1:
         check_nproc(nproc_per_node, config.train.device)
         error_console().print(
@@ -188,14 +192,41 @@ def run(
         launch(config.to_toml(), str(run_dir.root), resume is not None, nproc_per_node, master_port)
         summary = json.loads(run_dir.summary.read_text())
     else:
-        summary = train_worker(config, run_dir, resume is not None, ctx, announce=announce)
+        try:
+            summary = train_worker(config, run_dir, resume is not None, ctx, announce=announce)
+        except Interrupted as stop:  # Ctrl-C: a saved stop the user asked for, not an error
+            error_console().print(str(stop), highlight=False, soft_wrap=True)
+            raise typer.Exit(stop.exit_code) from None
         if ctx is not None and not ctx.is_main:
             return
     console().print(
-        f"done: {summary['steps']} steps, {summary['img_per_s']:.0f} img/s, "
-        f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",
+        "\n".join(finished_report(summary, run_dir, time.perf_counter() - started)),
         highlight=False,
+        soft_wrap=True,
     )
+
+
+def finished_report(summary: dict[str, Any], run_dir: RunDir, wall_seconds: float) -> list[str]:
+    """The end of a run: how long, the final losses, where its outputs are, what to run next."""
+    from ..train.progress import clock_text
+
+    final = summary.get("final") or {}
+    losses = "  ".join(
+        f"{name[0]} {final[name]:.4f}" for name in ("d_loss", "g_loss") if name in final
+    )
+    curve = run_dir.loss_curve
+    return [
+        f"done: {summary['steps']} steps in {clock_text(wall_seconds)} (training "
+        f"{clock_text(summary['train_seconds'])}, {summary['img_per_s']:.0f} img/s)"
+        + (f"; final losses {losses}" if losses else ""),
+        f"  samples:     {run_dir.sample_grid(summary['steps'])}",
+        f"  loss curve:  {curve}"
+        if curve.exists()
+        else "  loss curve:  not drawn (needs matplotlib: pip install 'ganzoo[plot]')",
+        f"  TensorBoard: tensorboard --logdir {run_dir.tensorboard}",
+        f"  checkpoint:  {run_dir.last_checkpoint}",
+        f"next: ganzoo eval {run_dir.root}",
+    ]
 
 
 def dry_run_report(config: RunConfig, world_size: int) -> str:
@@ -264,6 +295,12 @@ def announce(trainer: Trainer) -> None:
         f"{f' x {ctx.world_size} workers' if ctx else ''} -> {trainer.run_dir.root}",
         highlight=False,
     )
+    if trainer.step > 0:
+        error_console().print(
+            f"resuming from step {trainer.step} of {trainer.total_steps} "
+            f"({trainer.total_steps - trainer.step} to go)",
+            highlight=False,
+        )
     presets = get_host().presets
     if config.preset is None and config.loss.name in presets.names():
         error_console().print(
