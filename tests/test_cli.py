@@ -189,3 +189,11 @@ def test_every_command_module_is_a_builtin_command():
 
     modules = {p.stem for p in Path(ganzoo.cli.__file__).parent.glob("*_cmd.py")}
     assert modules == {module for module, _ in BUILTIN_COMMANDS.values()}
+
+
+def test_a_command_whose_function_moved_is_loaded_for_help(capsys, monkeypatch):
+    from ganzoo.cli import BUILTIN_COMMANDS
+
+    code, expected, _ = ganzoo(capsys, "--help")
+    monkeypatch.setitem(BUILTIN_COMMANDS, "plugins", ("plugins_cmd", "renamed"))
+    assert ganzoo(capsys, "--help") == (code, expected, "")

@@ -68,7 +68,9 @@ class GanzooGroup(TyperGroup):
 
     def get_command(self, ctx: Any, name: str) -> click.Command | None:
         if name in BUILTIN_COMMANDS and name not in self.commands and self._summaries_only:
-            return summary_command(name)
+            summary = summary_command(name)
+            if summary is not None:
+                return summary
         if name in BUILTIN_COMMANDS:
             load_builtin_command(name)
         elif name not in self.commands:  # perhaps a plugin's
@@ -136,14 +138,17 @@ def load_builtin_command(name: str) -> None:
     _loaded_builtins.add(name)
 
 
-def summary_command(name: str) -> click.Command:
-    """A stand-in with command ``name``'s help, read from its source: no import, no torch."""
+def summary_command(name: str) -> click.Command | None:
+    """A stand-in with command ``name``'s help, read from its source: no import, no torch.
+
+    ``None`` where the function is not found there (renamed): the real command is loaded instead.
+    """
     module, function = BUILTIN_COMMANDS[name]
     tree = ast.parse((Path(__file__).parent / f"{module}.py").read_text())
-    definition = next(
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function
-    )
-    return click.Command(name, help=ast.get_docstring(definition))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return click.Command(name, help=ast.get_docstring(node))
+    return None
 
 
 def add_plugin_commands(*, only_if_cheap_or_needed: bool) -> None:
