@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 $(VENV)/.installed: pyproject.toml examples/*/pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev,plot]'
+	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -m pip install -q -e examples/ganzoo-ragan -e examples/ganzoo-sngan -e examples/ganzoo-featmatch
 	touch $@
 

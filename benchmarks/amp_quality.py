@@ -37,9 +37,9 @@ def main() -> None:
                 ganzoo("run", "dcgan", "--loss", "bce", "--steps", str(args.steps), "--seed", seed, *flags,
                        "--set", "log.checkpoint_every=100000", "-o", str(out))  # fmt: skip
                 scored = json.loads(
-                    ganzoo("eval", str(out), "-m", "fid", "-n", str(args.num_samples), "--json")
+                    ganzoo("eval", str(out), "-m", "fd", "-n", str(args.num_samples), "--json")
                 )
-                results[mode].append(scored["metrics"]["fid"])
+                results[mode].append(scored["metrics"]["fd"])
     print(
         f"DCGAN/bce on Fashion-MNIST, {args.steps} steps, FD (ganzoo-fmnist, {args.num_samples} samples vs test)"
     )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Each regularizer and augmentation alone on Fashion-MNIST at 2,000 steps (28x28, batch 64,
-# seed 0, fp32), scored by `ganzoo eval -m fid -n 10000` (the ganzoo-fmnist domain extractor,
+# seed 0, fp32), scored by `ganzoo eval -m fd -n 10000` (the ganzoo-fmnist domain extractor,
 # 10k samples vs the test split). Two lanes of one thread each keep both cores busy without
 # oversubscribing them. Usage: bash benchmarks/regularizers.sh [OUT_DIR]
 set -euo pipefail
@@ -25,7 +25,7 @@ lane() {
       # shellcheck disable=SC2086
       OMP_NUM_THREADS=1 ganzoo run "${common[@]}" ${recipes[$name]} -o "$run" > "$run.log" 2>&1
     fi
-    ls "$run"/eval/*.json > /dev/null 2>&1 || OMP_NUM_THREADS=1 ganzoo eval "$run" -m fid -n 10000 --json > "$run.eval.json"
+    ls "$run"/eval/*.json > /dev/null 2>&1 || OMP_NUM_THREADS=1 ganzoo eval "$run" -m fd -n 10000 --json > "$run.eval.json"
     echo "$name done"
   done
 }

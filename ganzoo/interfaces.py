@@ -19,24 +19,46 @@ from torch import Tensor, nn
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """The shape of the images a model pair works on: ``(channels, size, size)``."""
+    """The images a model pair works on: ``(channels, size, size)``, and their classes.
+
+    ``num_classes`` is the number of labels the dataset carries (0: unlabelled). A conditional
+    architecture builds label-taking networks for it; an unconditional one ignores it.
+    """
 
     channels: int
     size: int
+    num_classes: int = 0
 
 
 class Generator(nn.Module, ABC):
-    """Maps latent vectors to images.
+    """Maps latent vectors (and, when conditional, class labels) to images.
 
     Implement ``forward(z)``: ``z`` of shape ``(B, latent_dim)`` -> images ``(B, C, H, W)`` in
-    ``[-1, 1]`` (end in ``tanh``). Set ``self.latent_dim`` in ``__init__``.
+    ``[-1, 1]`` (end in ``tanh``). Set ``self.latent_dim`` in ``__init__``. A conditional generator
+    sets ``self.num_classes = K > 0`` and implements ``forward(z, y)`` with labels ``y`` ``(B,)``
+    (int64 in ``[0, K)``); ganzoo passes ``y`` only to generators with ``num_classes > 0``, so an
+    unconditional ``forward(z)`` keeps working unchanged.
     """
 
     latent_dim: int
+    #: > 0: ``forward`` takes class labels ``y`` (a conditional generator)
+    num_classes: int = 0
 
     @abstractmethod
-    def forward(self, z: Tensor) -> Tensor:  # (B, latent_dim) -> (B, C, H, W)
-        """Generate a batch of images in ``[-1, 1]`` from latent vectors."""
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:  # (B, Z), (B,) -> (B, C, H, W)
+        """Generate a batch of images in ``[-1, 1]`` from latent vectors (and labels)."""
+
+    def sample_labels(
+        self,
+        n: int,
+        *,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor | None:
+        """``n`` labels drawn uniformly from ``[0, num_classes)``: ``(n,)`` int64; None if unconditional."""
+        if self.num_classes <= 0:
+            return None
+        return torch.randint(self.num_classes, (n,), generator=generator).to(device)
 
     def sample_latent(
         self,
@@ -54,14 +76,25 @@ class Discriminator(nn.Module, ABC):
 
     Implement ``forward_features(x)``, returning ``(logits, features)``: logits ``(B,)`` and the
     penultimate features ``(B, F)`` that feature-based losses (MMD, feature matching) compare.
+    A conditional discriminator (e.g. a projection discriminator) sets ``self.num_classes = K > 0``
+    and implements ``forward_features(x, y)``; ganzoo passes ``y`` only when ``num_classes > 0``.
+    A discriminator with an auxiliary classifier (ACGAN) implements :meth:`class_logits`.
     """
 
-    @abstractmethod
-    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``x`` ``(B, C, H, W)`` -> ``(logits (B,), features (B, F))``."""
+    #: > 0: ``forward_features`` takes class labels ``y`` ``(B,)``
+    num_classes: int = 0
 
-    def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B,)
-        return self.forward_features(x)[0]
+    @abstractmethod
+    def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, H, W)`` (and labels ``(B,)``) -> ``(logits (B,), features (B, F))``."""
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:  # (B, C, H, W) -> (B,)
+        return (self.forward_features(x) if y is None else self.forward_features(x, y))[0]
+
+    def class_logits(self, features: Tensor) -> Tensor | None:
+        """ACGAN (Odena et al. 2017): class logits ``(B, K)`` from ``forward_features``' features
+        ``(B, F)``; None for a discriminator without an auxiliary classifier head."""
+        return None
 
 
 class Architecture(ABC):
@@ -116,6 +149,13 @@ class Loss(Stateful, ABC):
     LSGAN, hinge), feature-based ones (MMD, feature matching) and ones that need D and the images
     (WGAN-GP, R1) all fit the same two calls. Both return a finite scalar tensor to minimise.
     Constructor keyword arguments are the loss parameters (``--set loss.params.NAME=VALUE``).
+
+    Labels: in a conditional run the discriminator handed over already knows the batch's labels
+    (``discriminator(real)`` scores ``real`` against its classes), so a loss written for
+    unconditional GANs trains conditional ones unchanged. A loss that needs the labels themselves
+    declares a keyword-only parameter ``labels``; the runner then passes ``labels`` ``(B,)``, the
+    class of both ``real[i]`` and ``fake[i]`` (fakes are generated for the real batch's labels), or
+    None in an unconditional run.
     """
 
     @abstractmethod
@@ -152,7 +192,9 @@ class LogitLoss(Loss):
 class Regularizer(Stateful, ABC):
     """A term added to D's or G's objective, or an action after an optimizer step.
 
-    ``target`` names the network it regularises (``"D"`` or ``"G"``). :meth:`penalty` returns a
+    ``target`` names the network it regularises (``"D"``, ``"G"``, or ``"both"``: its penalty joins
+    both networks' objectives, and it declares a keyword ``net`` to learn which one is asking).
+    Like a loss, it may declare a keyword ``labels`` to receive the batch's labels. :meth:`penalty` returns a
     scalar added to that network's loss; the step runner calls it with the same arguments a
     :class:`Loss` gets (the discriminator sees augmented images when an augmentation is on, and
     calling it on ``real`` or ``fake`` again reuses the logits the loss already computed). With
@@ -163,7 +205,7 @@ class Regularizer(Stateful, ABC):
     Constructor keyword arguments are the parameters (``--set reg.NAME.PARAM=VALUE``).
     """
 
-    target: ClassVar[Literal["D", "G"]] = "D"
+    target: ClassVar[Literal["D", "G", "both"]] = "D"
     #: compute the penalty every ``interval`` steps (1: with every step of the target)
     interval: int = 1
 
@@ -182,6 +224,8 @@ class Augmentation(Stateful, ABC):
     steps) sees ``augment(x)``; gradients flow through it to G. :meth:`observe` receives D's
     logits on the real batch after each D update (adaptive schemes such as ADA use them).
     Constructor keyword arguments are the parameters (``--set aug.params.NAME=VALUE``).
+    An augmentation never changes labels; one that wants them (class-aware policies) declares a
+    keyword ``labels`` on :meth:`augment`.
     """
 
     @abstractmethod
@@ -219,12 +263,19 @@ class DataRequest:
     download: bool = True
 
 
+#: How labelled data looks, for dataset authors.
+LABELS_DOC = """A labelled dataset's ``load`` returns a torch dataset whose items are ``(image, label)``
+pairs (``label`` an int in ``[0, K)``) and which has ``classes``, the ``K`` class names (the
+torchvision convention). Items that are plain image tensors, or no ``classes``, mean unlabelled."""
+
+
 class Dataset(ABC):
     """A source of training images.
 
     ``load`` returns a ``torch.utils.data.Dataset`` whose items are float tensors ``(C, H, W)`` in
-    ``[-1, 1]`` with the requested channels and size. Constructor keyword arguments are the dataset
-    parameters (``--set data.params.NAME=VALUE``).
+    ``[-1, 1]`` with the requested channels and size, or ``(image, label)`` pairs for labelled data,
+    with the class names in its ``classes`` attribute (see :data:`LABELS_DOC`). Constructor keyword
+    arguments are the dataset parameters (``--set data.params.NAME=VALUE``).
     """
 
     #: channels of the images as stored (1 grey, 3 RGB); used when the user does not ask for any.

@@ -53,12 +53,14 @@ TINY_RUN = [
 ]
 
 
-def tiny_pair(spec: ImageSpec = ImageSpec(1, 16)) -> tuple[Generator, Discriminator]:
+def tiny_pair(
+    spec: ImageSpec = ImageSpec(1, 16), **model_params: Any
+) -> tuple[Generator, Discriminator]:
     """The built-in DCGAN, 8 filters wide, for ``spec``: the networks the checks train."""
     from .plugins import get_host
 
     factory = get_host().architectures.get("dcgan").factory
-    return factory(**TINY_DCGAN).build(spec)
+    return factory(**{**TINY_DCGAN, **model_params}).build(spec)
 
 
 def check_architecture(
@@ -66,26 +68,47 @@ def check_architecture(
     *,
     sizes: Iterable[int] = (16, 32),
     channels: Iterable[int] = (1, 3),
+    num_classes: int = 0,
     **params: Any,
 ) -> None:
-    """Shapes, ranges and one optimisation step for every (size, channels) pair."""
+    """Shapes, ranges and one optimisation step for every (size, channels) pair.
+
+    With ``num_classes > 0`` the spec carries labels: a conditional pair must take exactly that
+    many classes, G's output must depend on the labels, and a classifier head (ACGAN) must give
+    ``(B, K)`` class logits.
+    """
     for size in sizes:
         for c in channels:
-            spec = ImageSpec(c, size)
+            spec = ImageSpec(c, size, num_classes)
             generator, discriminator = factory(**params).build(spec)
             assert isinstance(generator, Generator), "build() must return a ganzoo.Generator first"
             assert isinstance(discriminator, Discriminator), "and a ganzoo.Discriminator second"
+            for net in (generator, discriminator):
+                assert net.num_classes in (0, num_classes), (
+                    f"{type(net).__name__}.num_classes is {net.num_classes} for a spec of "
+                    f"{num_classes} classes"
+                )
             z = generator.sample_latent(4)
             assert z.shape == (4, generator.latent_dim), f"sample_latent gave {tuple(z.shape)}"
-            images = generator(z)
+            y = torch.arange(4) % num_classes if num_classes else None
+            images = _generate(generator, z, y)
             assert images.shape == (4, c, size, size), (
                 f"{spec}: generated {tuple(images.shape)}, expected (4, {c}, {size}, {size})"
             )
             assert images.min() >= -1 and images.max() <= 1, "images must lie in [-1, 1] (tanh)"
-            logits, features = discriminator.forward_features(images)
+            if generator.num_classes > 0:
+                other = _generate(generator, z, (y + 1) % num_classes)  # type: ignore[operator]
+                assert not torch.allclose(images, other), "G's images do not depend on y"
+            view = _Labelled(discriminator, y)
+            logits, features = view.forward_features(images)
             assert logits.shape == (4,), f"D's logits must be (B,), got {tuple(logits.shape)}"
             assert features.ndim == 2 and features.shape[0] == 4, "D's features must be (B, F)"
-            _one_step_changes_both(generator, discriminator, _BCE())
+            classes = discriminator.class_logits(features)
+            if classes is not None:
+                assert classes.shape == (4, num_classes), (
+                    f"class_logits must be (B, K) = (4, {num_classes}), got {tuple(classes.shape)}"
+                )
+            _one_step_changes_both(generator, discriminator, _BCE(), y)
 
 
 def check_loss(factory: type[Loss], **params: Any) -> None:
@@ -109,25 +132,45 @@ def check_loss(factory: type[Loss], **params: Any) -> None:
     _one_step_changes_both(*tiny_pair(), loss)
 
 
-def check_regularizer(factory: type[Regularizer], **params: Any) -> None:
-    """A valid target and interval; a finite scalar penalty (or None) that reaches its target."""
+def check_regularizer(
+    factory: type[Regularizer],
+    *,
+    num_classes: int = 0,
+    model_params: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> None:
+    """A valid target and interval; a finite scalar penalty (or None) that reaches its target.
+
+    ``num_classes > 0`` checks it on labelled batches (it gets ``labels`` if it declares them),
+    with the tiny DCGAN built with ``model_params`` (e.g. ``{"conditional": True}``). A
+    ``target = "both"`` regularizer is checked for each network.
+    """
+    from .train.step import declared
+
     reg = factory(**params)
     assert isinstance(reg, Regularizer), f"{factory.__name__} is not a ganzoo.Regularizer"
-    assert reg.target in ("D", "G"), f"target must be 'D' or 'G', got {reg.target!r}"
+    assert reg.target in ("D", "G", "both"), (
+        f"target must be 'D', 'G' or 'both', got {reg.target!r}"
+    )
     assert isinstance(reg.interval, int) and reg.interval >= 1, "interval must be an int >= 1"
-    generator, discriminator = tiny_pair()
+    generator, discriminator = tiny_pair(ImageSpec(1, 16, num_classes), **(model_params or {}))
+    labels = torch.arange(8) % num_classes if num_classes else None
+    view = _Labelled(discriminator, labels)
     real = torch.rand(8, 1, 16, 16) * 2 - 1
-    fake = generator(generator.sample_latent(8))
-    if reg.target == "D":
-        fake = fake.detach()
     reg.begin_step(0)
-    value = reg.penalty(discriminator, real, fake)
-    if value is not None:
-        _assert_finite_scalar(value, "penalty")
-        value.backward()
-        target = discriminator if reg.target == "D" else generator
-        assert _has_grad(target), f"the penalty gives {reg.target}'s weights no gradient"
-    reg.after_step(discriminator if reg.target == "D" else generator)
+    for net in ("D", "G") if reg.target == "both" else (reg.target,):
+        generator.zero_grad()
+        discriminator.zero_grad()
+        fake = _generate(generator, generator.sample_latent(8), labels)
+        if net == "D":
+            fake = fake.detach()
+        value = reg.penalty(view, real, fake, **declared(reg.penalty, labels=labels, net=net))
+        if value is not None:
+            _assert_finite_scalar(value, "penalty")
+            value.backward()
+            target = discriminator if net == "D" else generator
+            assert _has_grad(target), f"the penalty gives {net}'s weights no gradient"
+        reg.after_step(discriminator if net == "D" else generator)
     _check_state(reg)
 
 
@@ -182,13 +225,15 @@ def train_tiny(
     assignments: Sequence[str] = (),
     plugin: object | None = None,
     plugin_name: str = "under-test",
+    classes: int = 0,
 ) -> Path:
     """Train a few steps of a tiny model on fake 16x16 data, in this process; return the run.
 
     ``plugin`` (a module or object with ``@ganzoo.hookimpl`` functions) is registered for the run
     exactly as an entry point would be, and removed afterwards; a plugin that is installed (so
-    already loaded from its entry point) is used as it is. The run must write its
-    checkpoint and finite losses; the metrics rows are checked.
+    already loaded from its entry point) is used as it is. ``classes > 0`` labels the fake data
+    with that many classes (for conditional architectures and label-using plugins). The run must
+    write its checkpoint and finite losses; the metrics rows are checked.
     """
     from .api import train
     from .plugins import get_host
@@ -201,6 +246,7 @@ def train_tiny(
         assert status.status == "ok", f"plugin failed to register: {status.reason}"
     try:
         settings = [*TINY_RUN, f"loss.name={loss}", f"train.steps={steps}"]
+        settings.append(f"data.params.classes={classes}")
         settings[settings.index("model.name=dcgan")] = f"model.name={arch}"
         if arch != "dcgan":
             settings = [s for s in settings if not s.startswith("model.params.")]
@@ -235,18 +281,44 @@ class _BCE(Loss):
         return nn.functional.binary_cross_entropy_with_logits(g, torch.ones_like(g))
 
 
-def _one_step_changes_both(generator: Generator, discriminator: Discriminator, loss: Loss) -> None:
-    size = generator(generator.sample_latent(1)).shape[1:]
+def _generate(generator: Generator, z: Tensor, y: Tensor | None) -> Tensor:
+    return generator(z, y) if generator.num_classes > 0 else generator(z)
+
+
+class _Labelled(Discriminator):
+    """D as the step runner shows it to losses: the batch's labels already bound."""
+
+    def __init__(self, discriminator: Discriminator, labels: Tensor | None) -> None:
+        super().__init__()
+        self.inner, self.labels = discriminator, labels
+
+    def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if self.inner.num_classes > 0:
+            return self.inner.forward_features(x, self.labels if y is None else y)
+        return self.inner.forward_features(x)
+
+    def class_logits(self, features: Tensor) -> Tensor | None:
+        return self.inner.class_logits(features)
+
+
+def _one_step_changes_both(
+    generator: Generator, discriminator: Discriminator, loss: Loss, y: Tensor | None = None
+) -> None:
+    labels = None if y is None else y.repeat(2)  # (8,)
+    size = _generate(generator, generator.sample_latent(len(y) if y is not None else 1), y).shape[
+        1:
+    ]
     real = torch.rand(8, *size) * 2 - 1
     opt_g = torch.optim.Adam(generator.parameters(), 1e-3)
     opt_d = torch.optim.Adam(discriminator.parameters(), 1e-3)
     before = [p.detach().clone() for p in (*generator.parameters(), *discriminator.parameters())]
-    fake = generator(generator.sample_latent(8))
+    fake = _generate(generator, generator.sample_latent(8), labels)
+    view = _Labelled(discriminator, labels)
     opt_d.zero_grad()
-    loss.discriminator_loss(discriminator, real, fake.detach()).backward()
+    loss.discriminator_loss(view, real, fake.detach()).backward()
     opt_d.step()
     opt_g.zero_grad()
-    loss.generator_loss(discriminator, real, fake).backward()
+    loss.generator_loss(view, real, fake).backward()
     opt_g.step()
     n_g = len(list(generator.parameters()))
     changed_g = any(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -29,19 +30,23 @@ def test_bench_trains_every_cell_and_writes_tables(capsys, tmp_path, fresh_host)
     )
     assert code == 0, err
     assert "dcgan/bce" in stdout and "dcgan/lsgan" in stdout
+    assert "FD (ganzoo-fmnist)" in stdout and "KID (ganzoo-fmnist)" in stdout
+    assert "extractor ganzoo-fmnist" in stdout  # the protocol under the table
     for name in ("results.md", "results.csv", "results.json", "figure.png", "bench.toml"):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
     variants = {v["variant"]: v for v in results["variants"]}
     assert set(variants) == {"dcgan/bce", "dcgan/lsgan"}
     assert variants["dcgan/bce"]["seeds"] == [0, 1]
-    assert {"mean", "std"} == set(variants["dcgan/bce"]["fid"])
+    assert {"mean", "std"} == set(variants["dcgan/bce"]["fd"])
+    assert variants["dcgan/bce"]["fd"]["std"] > 0
     assert len(results["runs"]) == 4 and all(len(r["curve"]) == 2 for r in results["runs"])
     rows = list(csv.DictReader((out / "results.csv").open()))
-    assert len(rows) == 4 and float(rows[0]["fid"]) > 0
+    assert len(rows) == 4 and float(rows[0]["fd"]) > 0
     markdown = (out / "results.md").read_text()
     assert (
         "| dcgan/bce | 2 |" in markdown
+        and "FD (ganzoo-fmnist)" in markdown
         and "extractor ganzoo-fmnist" in markdown
         and "32 samples" in markdown
     )
@@ -102,3 +107,72 @@ def test_a_bench_config_file_sets_the_matrix_and_flags_win(capsys, tmp_path, fre
     config.write_text("lossez = ['x']\n")
     code, _, err = ganzoo(capsys, "bench", "--config", str(config), "-o", str(tmp_path / "b2"))
     assert code == 2 and "unknown config key 'lossez'; did you mean 'losses'" in err
+
+
+def test_a_single_seed_shows_no_spread(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    code, stdout, err = ganzoo(capsys, "bench", "--loss", "bce", *TINY, "-o", str(out))
+    assert code == 0, err
+    assert "±" not in stdout and "±" not in (out / "results.md").read_text()
+    [variant] = json.loads((out / "results.json").read_text())["variants"]
+    assert variant["fd"]["std"] is None and variant["fd"]["mean"] > 0
+
+
+def test_from_takes_run_directories_as_the_docs_show(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    assert ganzoo(capsys, "bench", "--loss", "bce", "--seeds", "0,1", *TINY, "-o", str(out))[0] == 0
+    runs = [str(p) for p in sorted((out / "runs").iterdir())]
+    code, stdout, err = ganzoo(capsys, "bench", "--from", *runs, *TINY, "-o", str(tmp_path / "t"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "t" / "results.json").read_text())["variants"][0]["seeds"] == [
+        0,
+        1,
+    ]
+    code, _, err = ganzoo(capsys, "bench", runs[0], *TINY, "-o", str(tmp_path / "t2"))
+    assert code == 2 and "--from" in err and "\n" not in err.strip()
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        (
+            ["--loss", "bce,lsgna"],
+            "bench cell dcgan/lsgna: unknown loss 'lsgna'; did you mean 'lsgan'?",
+        ),
+        (["--loss", "bce", "--set", "loss.params.nope=1"], "bench cell dcgan/bce: unknown"),
+        (["--loss", "bce", "--set", "optim.name=Adamm"], "did you mean 'Adam'"),
+        (
+            ["--loss", "bce", "--metrics", "fid,kid"],
+            "fid is the Frechet distance in Inception features",
+        ),
+        (["--loss", "bce", "--extractor", "inceptoin"], "did you mean 'inception'"),
+        (
+            ["--loss", "bce", "--inception-samples", "16", "--inception-weights", "/nowhere/w.pth"],
+            "Inception weights /nowhere/w.pth do not exist",
+        ),
+    ],
+)
+def test_the_whole_matrix_is_checked_before_any_cell_trains(
+    capsys, tmp_path, fresh_host, mistake, message
+):
+    out = tmp_path / "bench"
+    code, _, err = ganzoo(capsys, "bench", *TINY, *mistake, "-o", str(out))
+    assert code == 2 and message in err, err
+    assert "training" not in err and not (out / "runs").exists()
+
+
+def test_bench_shows_cell_i_of_n_with_an_eta_and_json_on_request(capsys, tmp_path, fresh_host):
+    out = tmp_path / "bench"
+    code, stdout, err = ganzoo(
+        capsys, "bench", "--loss", "bce,hinge", *TINY, "-o", str(out), "--json"
+    )
+    assert code == 0, err
+    result = json.loads(stdout)  # the results and nothing else
+    assert result["dir"] == str(out) and [v["variant"] for v in result["variants"]] == [
+        "dcgan/bce",
+        "dcgan/hinge",
+    ]
+    assert "[1/2] dcgan--bce--s0: training (4 steps)" in err
+    assert re.search(r"\[1/2\] dcgan--bce--s0: trained in [\d.]+s; 1 to train, done in about", err)
+    assert "[2/2] dcgan--hinge--s0: trained in" in err
+    assert "[2/2] scoring" in err and "[2/2] scored in" in err

@@ -12,7 +12,7 @@ from ganzoo import ImageSpec, UsageError
 from ganzoo.params import check_params, default_params, instantiate
 from ganzoo.plugins import get_host
 from ganzoo.testing import check_augmentation, check_regularizer
-from ganzoo.train.step import StepParts, StepRunner
+from ganzoo.train.step import StepParts, StepRunner, declared
 
 HOST = get_host()
 ARCHITECTURES = [e.qualified_name for e in HOST.architectures.entries()]
@@ -24,10 +24,11 @@ SIZES = [16, 28, 32, 64, 128]
 SMALL = {"latent_dim": 8, "ngf": 4, "ndf": 4}
 
 
-def small_arch(name: str):
+def small_arch(name: str, **params):
     entry = HOST.architectures.get(name)
     accepted = default_params(entry.factory)
-    return instantiate(entry, {k: v for k, v in SMALL.items() if k in accepted}, "model")
+    small = {k: v for k, v in SMALL.items() if k in accepted}
+    return instantiate(entry, {**small, **params}, "model")
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -49,7 +50,7 @@ def test_architecture_shapes_and_ranges(arch, size, channels):
     assert torch.equal(d(images), d.forward_features(images)[0])
 
 
-def real_step(g, d, loss, regularizers=(), augmentation=None, d_steps=1):
+def real_step(g, d, loss, regularizers=(), augmentation=None, d_steps=1, labels=None):
     """One generator step of the real step runner (every phase), Adam as in DCGAN."""
     regs = {name: HOST.regularizers.get(name).factory() for name in regularizers}
     parts = StepParts(
@@ -73,8 +74,9 @@ def real_step(g, d, loss, regularizers=(), augmentation=None, d_steps=1):
         autocast=contextlib.nullcontext,
         d_steps=d_steps,
     )
-    real = torch.rand(8, *g(g.sample_latent(1)).shape[1:]) * 2 - 1
-    return StepRunner(parts).run(0, lambda: real)
+    z, y = g.sample_latent(1), g.sample_labels(1)
+    real = torch.rand(8, *(g(z) if y is None else g(z, y)).shape[1:]) * 2 - 1
+    return StepRunner(parts).run(0, lambda: (real, labels))
 
 
 def changed(module, before):
@@ -96,11 +98,19 @@ def test_one_step_of_every_loss_changes_both_networks(arch, loss_name):
 
 @pytest.mark.parametrize("reg", REGULARIZERS)
 def test_every_regularizer_conforms_and_joins_a_real_step(reg):
-    check_regularizer(HOST.regularizers.get(reg).factory)
+    factory = HOST.regularizers.get(reg).factory
+    # one that asks for labels is checked on labelled batches, D with a classifier head (ACGAN)
+    labelled = "labels" in declared(factory.penalty, labels=None)
+    classes = 3 if labelled else 0
+    head = {"conditional": True, "d_conditioning": "classifier"} if labelled else {}
+    check_regularizer(factory, num_classes=classes, model_params=head)
     torch.manual_seed(0)
-    g, d = small_arch("dcgan").build(ImageSpec(1, 16))
+    g, d = small_arch("dcgan", **head).build(ImageSpec(1, 16, classes))
     before_d = [p.detach().clone() for p in d.parameters()]
-    scalars = real_step(g, d, HOST.losses.get("bce").factory(), regularizers=[reg], d_steps=2)
+    labels = torch.arange(8) % 3 if labelled else None
+    scalars = real_step(
+        g, d, HOST.losses.get("bce").factory(), regularizers=[reg], d_steps=2, labels=labels
+    )
     assert all(torch.isfinite(v) for v in scalars.values())
     assert changed(d, before_d)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 from pathlib import Path
 
@@ -64,10 +65,10 @@ def test_eval_records_metrics_and_protocol(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     result = evaluate(
         tiny_run,
-        EvalRequest(metrics=("fid", "kid", "pr", "is"), num_samples=64, extractor="ganzoo-fmnist"),
+        EvalRequest(metrics=("fd", "kid", "pr", "is"), num_samples=64, extractor="ganzoo-fmnist"),
     )
-    assert set(result["metrics"]) >= {"fid", "kid", "precision", "recall", "is"}
-    assert result["metrics"]["fid"] > 0
+    assert set(result["metrics"]) >= {"fd", "kid", "precision", "recall", "is"}
+    assert result["metrics"]["fd"] > 0
     protocol = result["protocol"]
     assert protocol["extractor"] == "ganzoo-fmnist" and protocol["feature_layer"] == "128"
     assert protocol["num_samples"] == 64 and protocol["step"] == 4 and protocol["ema"] is False
@@ -82,13 +83,13 @@ def test_reference_features_are_cached(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setattr(
         inputs.UInt8Subset, "__getitem__", lambda self, i: reads.append(i) or original(self, i)
     )
-    request = EvalRequest(metrics=("fid",), num_samples=32, extractor="ganzoo-fmnist")
+    request = EvalRequest(metrics=("fd",), num_samples=32, extractor="ganzoo-fmnist")
     first = evaluate(tiny_run, request)
     after_first = len(reads)
     assert after_first >= 32 and list((tmp_path / "cache" / "fidelity").iterdir())
     second = evaluate(tiny_run, request)
     assert len(reads) - after_first <= 1  # at most torch-fidelity's shape probe, not the reference
-    assert second["metrics"]["fid"] == pytest.approx(first["metrics"]["fid"])
+    assert second["metrics"]["fd"] == pytest.approx(first["metrics"]["fd"])
 
 
 def test_is_is_refused_with_an_fid_only_inception_file(tiny_run):
@@ -123,7 +124,9 @@ def test_missing_inception_weights_offline_is_one_clear_line(tiny_run, tmp_path,
 
 def test_unknown_metric_and_extractor_suggest_names(tiny_run):
     with pytest.raises(UsageError, match="did you mean 'fid'"):
-        evaluate(tiny_run, EvalRequest(metrics=("fdi",)))
+        evaluate(tiny_run, EvalRequest(metrics=("fidd",)))
+    with pytest.raises(UsageError, match="did you mean 'fd'"):
+        evaluate(tiny_run, EvalRequest(metrics=("fdd",)))
     with pytest.raises(UsageError, match="did you mean 'inception'"):
         evaluate(tiny_run, EvalRequest(extractor="inceptoin"))
 
@@ -135,6 +138,101 @@ def test_eval_command(capsys, tiny_run, tmp_path, monkeypatch):
     )
     assert code == 0, err
     assert json.loads(out)["protocol"]["num_samples"] == 32
+
+
+def test_eval_says_what_it_does_and_how_long_it_took_on_stderr(
+    capsys, tiny_run, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    code, out, err = ganzoo(
+        capsys, "eval", str(tiny_run.root), "-n", "32", "--extractor", "ganzoo-fmnist", "--json"
+    )
+    assert code == 0, err
+    json.loads(out)  # stdout holds the result and nothing else
+    start, finish = [line for line in err.splitlines() if line.startswith("eval ")]
+    assert "generating 32 images" in start and "ganzoo-fmnist features" in start
+    assert "32 test images" in start
+    assert re.search(r"step 4 scored in \d+\.\d s$", finish), finish
+    code, _, err = ganzoo(capsys, "eval", str(tiny_run.root), "--extractor", "inceptoin")
+    assert code == 2 and err.startswith("error: unknown extractor 'inceptoin'")  # no start line
+
+
+def test_the_frechet_distance_is_fd_and_fid_only_in_inception_features(
+    tiny_run, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    domain = evaluate(
+        tiny_run, EvalRequest(metrics=("fd",), num_samples=32, extractor="ganzoo-fmnist")
+    )
+    assert set(domain["metrics"]) == {"fd"} and domain["protocol"]["extractor"] == "ganzoo-fmnist"
+    with pytest.raises(
+        UsageError, match="fid is the Frechet distance in Inception features.*-m fd"
+    ):
+        evaluate(tiny_run, EvalRequest(metrics=("fid",), extractor="ganzoo-fmnist"))
+
+
+@pytest.mark.skipif(not SHARED_INCEPTION.is_file(), reason="needs ../shared/weights")
+def test_fd_in_inception_features_is_reported_as_fid(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(  # the naming is under test, not Inception on a CPU
+        torch_fidelity, "calculate_metrics", lambda **kw: {"frechet_inception_distance": 12.5}
+    )
+    request = EvalRequest(
+        metrics=("fd",), num_samples=32, extractor="inception", inception_weights=SHARED_INCEPTION
+    )
+    assert evaluate(tiny_run, request)["metrics"] == {"fid": 12.5}
+
+
+def test_evaluations_never_overwrite_each_other(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    fd = evaluate(tiny_run, EvalRequest(metrics=("fd",), num_samples=32, extractor="ganzoo-fmnist"))
+    pr = evaluate(tiny_run, EvalRequest(metrics=("pr",), num_samples=32, extractor="ganzoo-fmnist"))
+    again = evaluate(
+        tiny_run, EvalRequest(metrics=("fd",), num_samples=32, extractor="ganzoo-fmnist", seed=1)
+    )
+    paths = [Path(r["path"]) for r in (fd, pr, again)]
+    assert [p.name for p in paths] == [
+        "ganzoo-fmnist-step4-n32-fd.json",
+        "ganzoo-fmnist-step4-n32-pr.json",
+        "ganzoo-fmnist-step4-n32-fd-2.json",
+    ]
+    assert json.loads(paths[0].read_text())["metrics"] == fd["metrics"]
+    assert json.loads(paths[1].read_text())["metrics"] == pr["metrics"]
+
+
+def test_kid_spread_comes_from_real_subsets_or_is_not_reported(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    many = evaluate(
+        tiny_run, EvalRequest(metrics=("kid",), num_samples=200, extractor="ganzoo-fmnist")
+    )
+    assert many["protocol"]["kid_subsets"] == {"count": 100, "size": 20}
+    assert many["metrics"]["kid_std"] > 0  # subsets of 20 out of 200 differ
+    few = evaluate(
+        tiny_run, EvalRequest(metrics=("kid",), num_samples=32, extractor="ganzoo-fmnist")
+    )
+    assert few["protocol"]["kid_subsets"] == {"count": 1, "size": 32}
+    assert "kid_std" not in few["metrics"]  # one subset, the whole set: there is no spread
+
+
+def test_eval_names_the_extractor_next_to_every_number(capsys, tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    code, out, err = ganzoo(
+        capsys,
+        "eval",
+        str(tiny_run.root),
+        "-m",
+        "fd,kid,pr",
+        "-n",
+        "100",
+        "--extractor",
+        "ganzoo-fmnist",
+    )
+    assert code == 0, err
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()]
+    rows = {row[0]: row[1:] for row in cells if row}
+    assert {"fd", "kid", "precision", "recall"} <= set(rows)
+    assert all(features == "ganzoo-fmnist" for _, features in rows.values()), out
+    assert "±" in rows["kid"][0] and "±" not in rows["fd"][0]
 
 
 @pytest.mark.slow

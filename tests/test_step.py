@@ -257,7 +257,9 @@ def test_every_builtin_preset_resolves_and_trains_one_step(tmp_path, fresh_host)
     for name, entry in [(e.name, e) for e in ganzoo.plugins.get_host().presets]:
         if entry.plugin != "presets":
             continue
-        ganzoo.train(assignments=[*TINY, "train.steps=1"], preset=name, out=tmp_path / name)
+        # labelled fake data: the class-conditional presets (cgan-pd, acgan) need labels
+        steps = [*TINY, "train.steps=1", "data.params.classes=3"]
+        ganzoo.train(assignments=steps, preset=name, out=tmp_path / name)
 
 
 # ---- the public API and the composed state ------------------------------------------------

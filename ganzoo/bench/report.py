@@ -12,17 +12,21 @@ from typing import Any
 
 from rich.table import Table
 
-# (key in a run row, column title, format)
+from ..metrics.evaluate import frechet_name
+
+# (key in a run row, column title, format); {x} in a title: the extractor of the bench's metrics
 COLUMNS = [
-    ("fid", "FD", "{:.2f}"),
-    ("kid", "KID", "{:.4f}"),
-    ("precision", "precision", "{:.3f}"),
-    ("recall", "recall", "{:.3f}"),
-    ("inception_fid", "Inception FID", "{:.1f}"),
+    ("fd", "FD ({x})", "{:.2f}"),
+    ("fid", "FID ({x})", "{:.2f}"),
+    ("kid", "KID ({x})", "{:.4f}"),
+    ("precision", "precision ({x})", "{:.3f}"),
+    ("recall", "recall ({x})", "{:.3f}"),
+    ("inception_fid", "FID (inception)", "{:.1f}"),
     ("img_per_s", "train img/s", "{:.0f}"),
     ("eval_seconds", "eval s", "{:.1f}"),
     ("peak_memory_mb", "peak MB", "{:.0f}"),
 ]
+SCORES = ("fd", "fid", "kid", "precision", "recall")
 
 
 def run_row(described: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +35,7 @@ def run_row(described: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]
         "variant": described["variant"],
         "seed": described["seed"],
         "run": described["run"],
-        **{k: final["metrics"].get(k) for k in ("fid", "kid", "precision", "recall")},
+        **{k: final["metrics"][k] for k in SCORES if k in final["metrics"]},
         "img_per_s": summary["img_per_s"],
         "eval_seconds": final["eval_seconds"],
         "peak_memory_mb": summary["peak_memory_mb"],
@@ -48,7 +52,7 @@ def run_row(described: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]
 
 
 def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per variant: ``{key: (mean, std)}`` over its seeds."""
+    """One entry per variant: ``{key: {"mean", "std"}}`` over its seeds (std None for one seed)."""
     by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_variant[row["variant"]].append(row)
@@ -64,19 +68,23 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for key, _, _ in COLUMNS:
             values = [r[key] for r in runs if r.get(key) is not None]
             if values:
-                std = statistics.stdev(values) if len(values) > 1 else 0.0
+                std = statistics.stdev(values) if len(values) > 1 else None
                 entry[key] = {"mean": statistics.fmean(values), "std": std}
         table.append(entry)
     return table
 
 
 def _cells(entry: dict[str, Any], keys: list[tuple[str, str, str]]) -> list[str]:
+    """``mean ± std``, or the mean alone where one seed gives no spread."""
     out = []
     for key, _, fmt in keys:
         value = entry.get(key)
-        out.append(
-            "-" if value is None else f"{fmt.format(value['mean'])} ± {fmt.format(value['std'])}"
-        )
+        if value is None:
+            out.append("-")
+        elif value["std"] is None:
+            out.append(fmt.format(value["mean"]))
+        else:
+            out.append(f"{fmt.format(value['mean'])} ± {fmt.format(value['std'])}")
     return out
 
 
@@ -84,27 +92,42 @@ def present_columns(table: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [c for c in COLUMNS if any(c[0] in e for e in table)]
 
 
+def titles(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]]) -> list[str]:
+    """Column titles naming the extractor whose features produced each score."""
+    return [title.format(x=rows[0]["protocol"]["extractor"]) for _, title, _ in columns]
+
+
+def table_title(table: list[dict[str, Any]]) -> str:
+    several = any(len(e["seeds"]) > 1 for e in table)
+    return "ganzoo bench (mean ± std over seeds)" if several else "ganzoo bench (one seed each)"
+
+
 def protocol_line(rows: list[dict[str, Any]]) -> str:
     p = rows[0]["protocol"]
     line = (
-        f"FD/KID/PR: extractor {p['extractor']} (layer {p['feature_layer']}, {p['resize']}), "
+        f"{frechet_name(p['extractor']).upper()}/KID/PR: extractor {p['extractor']} (layer {p['feature_layer']}, {p['resize']}), "
         f"{p['num_samples']} samples vs {p['num_ref']} images of {p['ref_split']}, G in eval mode, "
         f"{'EMA' if p['ema'] else 'raw'} weights, step {p['step']}"
     )
     if "inception_protocol" in rows[0]:
         q = rows[0]["inception_protocol"]
         line += (
-            f"; Inception FID: layer {q['feature_layer']}, {q['resize']}, {q['num_samples']} samples "
+            f"; FID (inception): layer {q['feature_layer']}, {q['resize']}, {q['num_samples']} samples "
             f"vs {q['num_ref']} images of {q['ref_split']}"
         )
     return line
 
 
-def rich_table(table: list[dict[str, Any]]) -> Table:
+def rich_table(table: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Table:
     columns = present_columns(table)
-    out = Table(title="ganzoo bench (mean ± std over seeds)", title_justify="left")
+    out = Table(
+        title=table_title(table),
+        title_justify="left",
+        caption=protocol_line(rows),
+        caption_justify="left",
+    )
     out.add_column("variant", no_wrap=True, min_width=max(len(e["variant"]) for e in table))
-    for title in ["seeds", *[c[1] for c in columns], "G / D params"]:
+    for title in ["seeds", *titles(columns, rows), "G / D params"]:
         out.add_column(title, justify="right")
     for e in table:
         params = f"{e['g_params'] / 1e6:.2f}M / {e['d_params'] / 1e6:.2f}M"
@@ -114,8 +137,8 @@ def rich_table(table: list[dict[str, Any]]) -> Table:
 
 def markdown(table: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
     columns = present_columns(table)
-    head = ["variant", "seeds", *[c[1] for c in columns], "G / D params"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = ["variant", "seeds", *titles(columns, rows), "G / D params"]
+    lines = [f"{table_title(table)}\n", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in table:
         params = f"{e['g_params'] / 1e6:.2f}M / {e['d_params'] / 1e6:.2f}M"
         lines.append(
@@ -126,7 +149,11 @@ def markdown(table: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + f"\n\n{protocol_line(rows)}; {table[0]['steps']} steps per run.\n"
 
 
-def write_outputs(root: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+FIGURE = "figure.png"
+
+
+def write_outputs(root: Path, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The per-variant table, and the names of the files written into ``root``."""
     table = aggregate(rows)
     root.mkdir(parents=True, exist_ok=True)
     (root / "results.md").write_text(markdown(table, rows))
@@ -146,20 +173,25 @@ def write_outputs(root: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]
         writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    figure(root / "figure.png", rows)
-    return table
+    written = ["results.md", "results.csv", "results.json"]
+    if figure(root / FIGURE, rows):
+        written.append(FIGURE)
+    return table, written
 
 
-def figure(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Top: the last sample grid of each variant's first seed; bottom: FD vs step per variant."""
+def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
+    """Top: the last sample grid of each variant's first seed; bottom: FD (FID) vs step per variant.
+
+    False, and no file, where matplotlib cannot be imported.
+    """
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         from PIL import Image
-    except ImportError:
-        return
+    except ImportError:  # a core dependency, but a broken or stripped install must not stop a bench
+        return False
     variants = sorted({r["variant"] for r in rows})
     fig = plt.figure(figsize=(3 * max(2, len(variants)), 6.5))
     grid = fig.add_gridspec(2, len(variants), height_ratios=[1, 0.8])
@@ -172,19 +204,23 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> None:
         ax.set_title(variant, fontsize=9)
         ax.axis("off")
     ax = fig.add_subplot(grid[1, :])
+    extractor = rows[0]["protocol"]["extractor"]
+    distance = frechet_name(extractor)
     for variant in variants:
         curves = [r["curve"] for r in rows if r["variant"] == variant and r["curve"]]
         if not curves:
             continue
         steps = [p["step"] for p in curves[0]]
         means = [
-            statistics.fmean(c[j]["fid"] for c in curves if j < len(c)) for j in range(len(steps))
+            statistics.fmean(c[j][distance] for c in curves if j < len(c))
+            for j in range(len(steps))
         ]
         ax.plot(steps, means, marker="o", label=variant)
     ax.set_xlabel("step")
-    ax.set_ylabel(f"FD ({rows[0]['protocol']['extractor']}), mean over seeds")
+    ax.set_ylabel(f"{distance.upper()} ({extractor}), mean over seeds")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True

@@ -11,7 +11,7 @@ import tomli_w
 
 from ..config import read_toml
 from ..errors import UsageError
-from ..metrics.evaluate import EvalRequest, evaluate
+from ..metrics.evaluate import EvalRequest, evaluate, frechet_name
 from ..train.loading import load_run_config
 from ..train.rundir import RunDir
 from ..train.trainer import Trainer
@@ -45,45 +45,58 @@ class BenchDir:
             self.spec_file.write_text(tomli_w.dumps(wanted))
 
 
-def run_cell(spec: BenchSpec, bench: BenchDir, cell: Cell, say: Callable[[str], None]) -> None:
+def run_cell(spec: BenchSpec, bench: BenchDir, cell: Cell, say: Callable[[str], None]) -> bool:
+    """Train (or resume) ``cell``; False when it had finished already."""
     run_dir = bench.run_dir(cell)
     if run_dir.summary.exists():
         say(f"{cell.slug}: trained already")
-        return
+        return False
     resume = run_dir.last_checkpoint.exists()
     say(f"{cell.slug}: {'resuming' if resume else 'training'} ({spec.steps} steps)")
     Trainer(spec.run_config(cell, run_dir.root), run_dir, resume=resume).fit()
+    return True
 
 
 def score_run(spec: BenchSpec, run_dir: RunDir) -> dict[str, Any]:
     """Final metrics (+ Inception FID if asked) and the cheap metric-vs-step curve of one run."""
-    request = EvalRequest(
-        metrics=tuple(spec.metrics),
-        num_samples=spec.num_samples,
-        extractor=spec.extractor,
-        device=spec.device,
-    )
-    final = cached_eval(run_dir, request)
-    scores: dict[str, Any] = {"final": final}
-    if spec.inception_samples > 0:
-        inception = EvalRequest(
-            metrics=("fid",),
-            num_samples=spec.inception_samples,
-            extractor="inception",
-            inception_weights=Path(spec.inception_weights) if spec.inception_weights else None,
-            device=spec.device,
-        )
+    scores: dict[str, Any] = {"final": cached_eval(run_dir, final_request(spec))}
+    inception = inception_request(spec)
+    if inception is not None:
         scores["inception"] = cached_eval(run_dir, inception)
     curve = []
     for checkpoint in sorted(run_dir.checkpoints.glob("step_*.safetensors")):
         point = cached_eval(
             run_dir,
-            EvalRequest(metrics=("fid",), num_samples=min(500, spec.num_samples), extractor=spec.extractor,
+            EvalRequest(metrics=("fd",), num_samples=min(500, spec.num_samples), extractor=spec.extractor,
                         checkpoint=checkpoint, device=spec.device),
         )  # fmt: skip
-        curve.append({"step": point["protocol"]["step"], "fid": point["metrics"]["fid"]})
+        distance = frechet_name(point["protocol"]["extractor"])
+        curve.append({"step": point["protocol"]["step"], distance: point["metrics"][distance]})
     scores["curve"] = curve
     return scores
+
+
+def final_request(spec: BenchSpec) -> EvalRequest:
+    """How every run of the bench is scored."""
+    return EvalRequest(
+        metrics=tuple(spec.metrics),
+        num_samples=spec.num_samples,
+        extractor=spec.extractor,
+        device=spec.device,
+    )
+
+
+def inception_request(spec: BenchSpec) -> EvalRequest | None:
+    """The Inception FID of every run, where the bench asks for one."""
+    if spec.inception_samples <= 0:
+        return None
+    return EvalRequest(
+        metrics=("fid",),
+        num_samples=spec.inception_samples,
+        extractor="inception",
+        inception_weights=Path(spec.inception_weights) if spec.inception_weights else None,
+        device=spec.device,
+    )
 
 
 def cached_eval(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:

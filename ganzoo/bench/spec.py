@@ -20,7 +20,7 @@ class BenchSpec:
     image_size: int | None = None
     assignments: list[str] = field(default_factory=list)  # --set for every cell
     device: str = "auto"
-    metrics: list[str] = field(default_factory=lambda: ["fid", "kid", "pr"])
+    metrics: list[str] = field(default_factory=lambda: ["fd", "kid", "pr"])
     num_samples: int = 1000
     extractor: str | None = None  # None: the dataset's default (see ganzoo.metrics.evaluate)
     inception_samples: int = 0  # > 0 adds Inception FID on that many samples

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
-from ..bench.report import rich_table, run_row, write_outputs
-from ..bench.runner import BenchDir, describe_run, run_cell, score_run
+from ..bench.checks import check_matrix
+from ..bench.progress import MatrixClock, duration
+from ..bench.report import FIGURE, rich_table, run_row, write_outputs
+from ..bench.runner import BenchDir, describe_run, final_request, run_cell, score_run
 from ..bench.spec import BenchSpec
 from ..config import from_dict, read_toml
 from ..errors import UsageError
+from ..metrics.evaluate import check_request
 from ..train.rundir import RunDir
 from .console import console, error_console
 
@@ -37,7 +42,7 @@ def bench(
     assignments: list[str] = typer.Option([], "--set", "-s", help="KEY=VALUE for every cell."),
     device: str | None = typer.Option(None, "--device", help="[auto]"),
     metrics: str | None = typer.Option(
-        None, "--metrics", "-m", help="fid, kid, pr, is [fid,kid,pr]."
+        None, "--metrics", "-m", help="fd (fid with Inception features), kid, pr, is [fd,kid,pr]."
     ),
     num_samples: int | None = typer.Option(
         None, "--num-samples", "-n", help="Samples per evaluation [1000]."
@@ -58,8 +63,14 @@ def bench(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Bench directory [bench/<dataset>-<time>]."
     ),
-    from_runs: list[Path] = typer.Option(
-        [], "--from", help="Tabulate existing run directories instead."
+    from_runs: bool = typer.Option(
+        False, "--from", help="Tabulate the RUN_DIRS given instead of training a matrix."
+    ),
+    run_dirs: list[Path] | None = typer.Argument(
+        None, help="With --from: run directories to tabulate."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the results as JSON on stdout (messages stay on stderr)."
     ),
 ) -> None:
     """Train every arch x loss x seed cell under one budget, score each the same way, tabulate.
@@ -86,27 +97,65 @@ def bench(
     )
     say = error_console().print
     if from_runs:
-        run_dirs = [RunDir(p) for p in from_runs]
+        if not run_dirs:
+            raise UsageError(
+                "--from needs run directories, e.g. `ganzoo bench --from runs/a runs/b`"
+            )
+        runs = [RunDir(p) for p in run_dirs]
+        described = [describe_run(r) for r in runs]
+        for dataset in dict.fromkeys(d["dataset"] for d in described):
+            check_request(final_request(spec), dataset)
         root = out or Path("bench") / f"from-{time.strftime('%Y%m%d-%H%M%S')}"
     else:
+        if run_dirs:
+            raise UsageError(
+                f"{run_dirs[0]}: run directories are tabulated with --from, "
+                "e.g. `ganzoo bench --from runs/a runs/b`"
+            )
         if not spec.archs or not spec.losses or not spec.seeds:
             raise UsageError("bench needs at least one --arch, one --loss and one seed")
         root = out or Path("bench") / f"{spec.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+        check_matrix(spec, root)
         bench_dir = BenchDir(root)
         bench_dir.claim(spec)
-        for cell in spec.cells():
-            run_cell(spec, bench_dir, cell, say)
-        run_dirs = [bench_dir.run_dir(c) for c in spec.cells()]
+        train_matrix(spec, bench_dir, say)
+        runs = [bench_dir.run_dir(c) for c in spec.cells()]
+        described = [describe_run(r) for r in runs]
     rows = []
-    for run_dir in run_dirs:
-        described = describe_run(run_dir)
-        say(f"scoring {run_dir.root}")
-        rows.append(run_row(described, score_run(spec, run_dir)))
-    table = write_outputs(root, rows)
-    console().print(rich_table(table))
-    console().print(
-        f"results.md, results.csv, results.json and figure.png in {root}", highlight=False
-    )
+    for i, (run_dir, run) in enumerate(zip(runs, described, strict=True)):
+        label, started = f"[{i + 1}/{len(runs)}]", time.perf_counter()
+        say(f"{label} scoring {run_dir.root}", highlight=False)
+        rows.append(run_row(run, score_run(spec, run_dir)))
+        say(f"{label} scored in {duration(time.perf_counter() - started)}", highlight=False)
+    table, written = write_outputs(root, rows)
+    if as_json:
+        typer.echo(json.dumps({"dir": str(root), "variants": table, "runs": rows}, indent=2))
+    else:
+        console().print(rich_table(table, rows))
+        console().print(f"{', '.join(written)} in {root}", highlight=False)
+    if FIGURE not in written:
+        say(f"note: {FIGURE} skipped: matplotlib is not installed (pip install matplotlib)")
+
+
+def train_matrix(spec: BenchSpec, bench_dir: BenchDir, say: Callable[..., None]) -> None:
+    """Every cell in order, each announced as cell i/N, with the matrix's ETA once one has trained."""
+    cells = spec.cells()
+    clock = MatrixClock(len(cells))
+    for i, cell in enumerate(cells):
+        label = clock.label(i)
+        clock.start()
+        if not run_cell(
+            spec, bench_dir, cell, lambda text, label=label: say(f"{label} {text}", highlight=False)
+        ):
+            continue
+        seconds = clock.trained()
+        left = [c for c in cells[i + 1 :] if not bench_dir.run_dir(c).summary.exists()]
+        eta = clock.eta(len(left))
+        say(
+            f"{label} {cell.slug}: trained in {duration(seconds)}"
+            + (f"; {len(left)} to train, done in about {eta}" if eta else ""),
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -215,16 +215,17 @@ def finished_report(summary: dict[str, Any], run_dir: RunDir, wall_seconds: floa
         f"{name[0]} {final[name]:.4f}" for name in ("d_loss", "g_loss") if name in final
     )
     curve = run_dir.loss_curve
+    # the done line ends with the checkpoint's path, as scripts read it
     return [
         f"done: {summary['steps']} steps in {clock_text(wall_seconds)} (training "
         f"{clock_text(summary['train_seconds'])}, {summary['img_per_s']:.0f} img/s)"
-        + (f"; final losses {losses}" if losses else ""),
+        + (f", final losses {losses}" if losses else "")
+        + f", checkpoint {run_dir.last_checkpoint}",
         f"  samples:     {run_dir.sample_grid(summary['steps'])}",
         f"  loss curve:  {curve}"
         if curve.exists()
-        else "  loss curve:  not drawn (needs matplotlib: pip install 'ganzoo[plot]')",
+        else "  loss curve:  not drawn (matplotlib is not installed)",
         f"  TensorBoard: tensorboard --logdir {run_dir.tensorboard}",
-        f"  checkpoint:  {run_dir.last_checkpoint}",
         f"next: ganzoo eval {run_dir.root}",
     ]
 

@@ -22,17 +22,21 @@ from ..errors import UnknownNameError, UsageError
 from ..interfaces import DataRequest
 from ..train.build import image_spec
 from ..train.device import resolve_device
-from ..train.loading import load_generator, load_run_config
+from ..train.loading import load_generator, load_run_config, run_spec
 from ..train.rundir import RunDir
 from . import domain
-from .extractors import resolve_extractor
+from .extractors import Extractor, resolve_extractor
 from .inputs import UInt8Generator, UInt8Subset
+from .per_class import class_metrics
 
-METRICS = ("fid", "kid", "pr", "is")
+# fd: the Frechet distance in the extractor's features; named fid only in Inception's (it is not
+# Inception FID in any other space), where fd and fid ask for the same number.
+METRICS = ("fd", "fid", "kid", "pr", "is")
 CACHE_ENV = "GANZOO_CACHE"
+KID_SUBSETS = 100
 # torch-fidelity's result keys -> ours, in the order tables show them
 RESULT_KEYS = {
-    "frechet_inception_distance": "fid",
+    "frechet_inception_distance": "fd",
     "kernel_inception_distance_mean": "kid",
     "kernel_inception_distance_std": "kid_std",
     "precision": "precision",
@@ -45,7 +49,7 @@ RESULT_KEYS = {
 
 @dataclass
 class EvalRequest:
-    metrics: tuple[str, ...] = ("fid", "kid")
+    metrics: tuple[str, ...] = ("fd", "kid")
     num_samples: int = 1000
     num_ref: int | None = None  # None: as many as num_samples
     ema: bool = False
@@ -66,44 +70,70 @@ def default_extractor(dataset: str) -> str:
     return domain.NAME if dataset == "fashion-mnist" else "inception"
 
 
-def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
-    """Compute ``request.metrics`` for ``run_dir``; returns ``{"metrics", "protocol", ...}``."""
+def frechet_name(extractor: str) -> str:
+    """What the Frechet distance is called in ``extractor``'s features: fid for Inception, else fd."""
+    return "fid" if extractor == "inception" else "fd"
+
+
+def kid_subsets(n: int) -> tuple[int, int]:
+    """(count, size) of KID's random subsets for ``n`` images a side.
+
+    Subsets of min(1000, n/10) make KID's std a real spread; below 100 images that is too few
+    to mean anything, so KID is one estimate on all ``n`` and reported without a std.
+    """
+    return (KID_SUBSETS, min(1000, n // 10)) if n >= 100 else (1, n)
+
+
+def check_request(request: EvalRequest, dataset: str) -> Extractor:
+    """The extractor of ``request`` on ``dataset``, ready; its metrics, count and weights checked."""
     unknown = [m for m in request.metrics if m not in METRICS]
     if unknown:
         raise UnknownNameError("metric", unknown[0], METRICS)
     if request.num_samples < 10:
         raise UsageError(f"--num-samples must be >= 10, got {request.num_samples}")
-    config = load_run_config(run_dir)
     extractor = resolve_extractor(
-        request.extractor or default_extractor(config.data.name), request.inception_weights
+        request.extractor or default_extractor(dataset), request.inception_weights
     )
+    if "fid" in request.metrics and extractor.name != "inception":
+        raise UsageError(
+            f"fid is the Frechet distance in Inception features; in {extractor.name}'s it is fd: "
+            "use -m fd, or --extractor inception for FID"
+        )
     if "is" in request.metrics and not extractor.has_classifier:
         raise UsageError(
             f"IS needs the Inception classifier, but {extractor.weights} has a zero-filled one "
             "(an FID-only file); drop 'is' from --metrics or use torch-fidelity's official weights"
         )
+    return extractor
+
+
+def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
+    """Compute ``request.metrics`` for ``run_dir``; returns ``{"metrics", "protocol", ...}``."""
+    config = load_run_config(run_dir)
+    extractor = check_request(request, config.data.name)
     device = resolve_device(request.device)
     generator, meta = load_generator(
         run_dir, ema=request.ema, checkpoint=request.checkpoint, device=device
     )
-    spec, dataset = image_spec(config)
+    _, dataset = image_spec(config)
+    spec = run_spec(run_dir, config)
     root = Path(config.data.root) if config.data.root else None
     reference = dataset.load(  # type: ignore[attr-defined]
         DataRequest(root, spec.size, spec.channels, request.ref_split, config.data.download)
     )
     ref = UInt8Subset(reference, request.num_ref or request.num_samples, seed=request.seed)
     cache_name = f"{config.data.name}-{request.ref_split}-{spec.size}px-{spec.channels}ch-n{len(ref)}-s{request.seed}"
-    n_min = min(request.num_samples, len(ref))
+    kid_count, kid_size = kid_subsets(min(request.num_samples, len(ref)))
     started = time.perf_counter()
     raw = torch_fidelity.calculate_metrics(
         input1=GenerativeModelModuleWrapper(
-            UInt8Generator(generator), generator.latent_dim, "normal", 0
+            UInt8Generator(generator, seed=request.seed), generator.latent_dim, "normal", 0
         ),
         input1_model_num_samples=request.num_samples,
         input2=ref,
         input2_cache_name=cache_name,
         cache_root=str(cache_root()),
-        fid="fid" in request.metrics,
+        fid="fd" in request.metrics or "fid" in request.metrics,
         kid="kid" in request.metrics,
         prc="pr" in request.metrics,
         isc="is" in request.metrics,
@@ -111,15 +141,33 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
         feature_extractor_weights_path=str(extractor.weights) if extractor.weights else None,
         cuda=device.type == "cuda",
         batch_size=request.batch_size,
-        kid_subset_size=min(1000, n_min),
+        kid_subsets=kid_count,
+        kid_subset_size=kid_size,
         isc_splits=min(10, request.num_samples),
         rng_seed=request.seed,
         save_cpu_ram=True,  # no DataLoader worker processes: the reference is already in memory
         verbose=False,
     )
+    metrics = result_metrics(raw, extractor.name, kid_count)
+    conditional: dict[str, Any] = {}
+    if generator.num_classes > 0:  # intra-class FD and class accuracy
+        conditional = class_metrics(
+            generator,
+            reference,
+            run_dir.read_classes(),
+            extractor,
+            dataset=config.data.name,
+            num_samples=request.num_samples,
+            seed=request.seed,
+            batch_size=request.batch_size,
+            device=device,
+            distance=frechet_name(extractor.name),
+        )
+        metrics.update(conditional.pop("metrics"))
     seconds = time.perf_counter() - started
     result = {
-        "metrics": {RESULT_KEYS[k]: float(raw[k]) for k in RESULT_KEYS if k in raw},
+        "metrics": metrics,
+        **conditional,
         "protocol": {
             "extractor": extractor.name,
             "feature_layer": extractor.feature_layer,
@@ -133,17 +181,46 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
             "generator_mode": "eval",
             "seed": request.seed,
             "weights": str(extractor.weights) if extractor.weights else None,
+            **(
+                {"kid_subsets": {"count": kid_count, "size": kid_size}}
+                if "kid" in request.metrics
+                else {}
+            ),
         },
         "eval_seconds": round(seconds, 2),
         "device": str(device),
         "torch_fidelity": torch_fidelity.__version__,
     }
-    out = (
-        run_dir.root
-        / "eval"
-        / f"{extractor.name}{'-ema' if request.ema else ''}-step{meta['step']}-n{request.num_samples}.json"
+    stem = (
+        f"{extractor.name}{'-ema' if request.ema else ''}-step{meta['step']}-n{request.num_samples}"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    asked = dict.fromkeys(
+        frechet_name(extractor.name) if m in ("fd", "fid") else m
+        for m in METRICS
+        if m in request.metrics
+    )
+    out = write_new(run_dir.root / "eval", f"{stem}-{'+'.join(asked)}", result)
     result["path"] = str(out)
     return result
+
+
+def result_metrics(raw: dict[str, Any], extractor: str, kid_count: int) -> dict[str, float]:
+    """torch-fidelity's numbers under our names; no KID std from a single subset."""
+    names = {**RESULT_KEYS, "frechet_inception_distance": frechet_name(extractor)}
+    if kid_count == 1:
+        del names["kernel_inception_distance_std"]
+    return {names[k]: float(raw[k]) for k in names if k in raw}
+
+
+def write_new(folder: Path, stem: str, result: dict[str, Any]) -> Path:
+    """``folder/stem.json``, or ``stem-2.json``, ``-3``, ...: a result never overwrites another."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path, counter = folder / f"{stem}.json", 1
+    while True:
+        try:
+            with path.open("x") as f:  # exclusive: two evaluations at once still get two files
+                f.write(json.dumps(result, indent=2) + "\n")
+            return path
+        except FileExistsError:
+            counter += 1
+            path = folder / f"{stem}-{counter}.json"

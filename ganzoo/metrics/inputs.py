@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from ..interfaces import Generator
+from ..labels import image_of
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:
@@ -16,15 +17,23 @@ def to_uint8_rgb(images: Tensor) -> Tensor:
 
 
 class UInt8Generator(nn.Module):
-    """Wraps a ganzoo Generator for ``GenerativeModelModuleWrapper``: z ``(B, Z)`` -> uint8 images."""
+    """Wraps a ganzoo Generator for ``GenerativeModelModuleWrapper``: z ``(B, Z)`` -> uint8 images.
 
-    def __init__(self, generator: Generator) -> None:
+    A conditional generator gets labels drawn uniformly from its classes by a generator seeded
+    ``seed`` (torch-fidelity's own conditional path would draw them too, but breaks on numpy 2).
+    """
+
+    def __init__(self, generator: Generator, seed: int = 0) -> None:
         super().__init__()
         self.generator = generator
+        self.labels_rng = torch.Generator().manual_seed(seed)
 
     @torch.no_grad()
     def forward(self, z: Tensor) -> Tensor:
-        return to_uint8_rgb(self.generator(z.to(next(self.generator.parameters()).device)))
+        z = z.to(next(self.generator.parameters()).device)
+        y = self.generator.sample_labels(z.shape[0], generator=self.labels_rng)
+        images = self.generator(z) if y is None else self.generator(z, y.to(z.device))
+        return to_uint8_rgb(images)
 
 
 class UInt8Subset(Dataset[Tensor]):
@@ -39,4 +48,4 @@ class UInt8Subset(Dataset[Tensor]):
         return len(self.indices)
 
     def __getitem__(self, i: int) -> Tensor:
-        return to_uint8_rgb(self.images[self.indices[i]].unsqueeze(0))[0]
+        return to_uint8_rgb(image_of(self.images[self.indices[i]]).unsqueeze(0))[0]

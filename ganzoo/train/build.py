@@ -19,6 +19,7 @@ from ..interfaces import (
     Loss,
     Regularizer,
 )
+from ..labels import LABELLED_DATA
 from ..params import instantiate
 from ..plugins import PluginHost, get_host
 from ..registry import Entry
@@ -59,6 +60,7 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
             f"architecture '{model_entry.qualified_name}' ({model_entry.distribution}): build() must "
             "return (ganzoo.Generator, ganzoo.Discriminator)"
         )
+    check_conditioning(generator, discriminator, spec, model_entry, config.data.name)
     check_output_shape(generator, discriminator, spec, model_entry)
     loss: Loss = instantiate(loss_entry, config.loss.params, "loss")
     data_entry = host.datasets.get(config.data.name)
@@ -77,13 +79,33 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
 
 
 def check_interval(reg: Regularizer, entry: Entry) -> None:
-    if reg.target not in ("D", "G"):
+    if reg.target not in ("D", "G", "both"):
         raise GanzooError(
-            f"regularizer '{entry.qualified_name}' (plugin {entry.plugin}): target must be 'D' or "
-            f"'G', got {reg.target!r}"
+            f"regularizer '{entry.qualified_name}' (plugin {entry.plugin}): target must be 'D', "
+            f"'G' or 'both', got {reg.target!r}"
         )
     if not isinstance(reg.interval, int) or reg.interval < 1:
         raise UsageError(f"reg.{entry.name}.interval must be an integer >= 1, got {reg.interval!r}")
+
+
+def check_conditioning(
+    generator: Generator, discriminator: Discriminator, spec: ImageSpec, entry: Entry, data: str
+) -> None:
+    """A conditional network needs labelled data, and must take exactly the data's classes."""
+    for role, net in (("generator", generator), ("discriminator", discriminator)):
+        if net.num_classes <= 0:
+            continue
+        if spec.num_classes == 0:
+            raise UsageError(
+                f"architecture '{entry.qualified_name}' is class-conditional but dataset '{data}' "
+                f"has no labels; use a labelled dataset ({LABELLED_DATA})"
+            )
+        if net.num_classes != spec.num_classes:
+            raise GanzooError(
+                f"architecture '{entry.qualified_name}' (plugin {entry.plugin}) built a {role} for "
+                f"{net.num_classes} classes, but the data has {spec.num_classes}; its build() must "
+                "use ImageSpec.num_classes"
+            )
 
 
 def check_output_shape(
@@ -94,7 +116,8 @@ def check_output_shape(
     modes = generator.training, discriminator.training
     try:
         with torch.no_grad():
-            images = generator.eval()(generator.sample_latent(2))
+            z, y = generator.sample_latent(2), generator.sample_labels(2)
+            images = generator.eval()(z) if y is None else generator.eval()(z, y)
             shape = tuple(images.shape)
             if shape != expected:
                 raise GanzooError(
@@ -102,7 +125,11 @@ def check_output_shape(
                     f"of shape {shape[1:]} for a requested {expected[1:]}; its build() must honour "
                     "the ImageSpec"
                 )
-            logits, features = discriminator.eval().forward_features(images)
+            if discriminator.num_classes > 0:
+                y = torch.arange(2) % discriminator.num_classes
+                logits, features = discriminator.eval().forward_features(images, y)
+            else:
+                logits, features = discriminator.eval().forward_features(images)
     finally:
         generator.train(modes[0])
         discriminator.train(modes[1])

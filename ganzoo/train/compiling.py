@@ -37,10 +37,17 @@ class EagerDiscriminator(Discriminator):
     def __init__(self, discriminator: Discriminator) -> None:
         super().__init__()
         self._module = [discriminator]
+        self.num_classes = discriminator.num_classes
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_features(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         module = self._module[0]
-        return type(module).forward_features(module, x)
+        args = (x,) if y is None else (x, y)
+        return type(module).forward_features(module, *args)
+
+    def class_logits(self, features: torch.Tensor) -> torch.Tensor | None:
+        return self._module[0].class_logits(features)
 
 
 def copy_of_call(discriminator: Discriminator) -> Discriminator:

@@ -89,8 +89,10 @@ class _Features(nn.Module):
         super().__init__()
         self.discriminator = discriminator
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.discriminator.forward_features(x)
+    def forward(self, x: Tensor, y: Tensor | None = None, classes: bool = False) -> Any:
+        if classes:  # x: features (B, F) -> ACGAN class logits (B, K), synced like the rest
+            return self.discriminator.class_logits(x)
+        return self.discriminator.forward_features(*((x,) if y is None else (x, y)))
 
 
 class DistributedDiscriminator(Discriminator):
@@ -100,21 +102,25 @@ class DistributedDiscriminator(Discriminator):
         super().__init__()
         ids = [ctx.device.index] if ctx.device.type == "cuda" else None
         self.ddp = DDP(_Features(discriminator), device_ids=ids)
+        self.num_classes = discriminator.num_classes
 
-    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.ddp(x)
+    def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return self.ddp(x) if y is None else self.ddp(x, y)
+
+    def class_logits(self, features: Tensor) -> Tensor | None:
+        return self.ddp(features, classes=True)
 
 
 class DistributedGenerator(Generator):
     def __init__(self, generator: Generator, ctx: DistContext) -> None:
         super().__init__()
-        self.latent_dim = generator.latent_dim
+        self.latent_dim, self.num_classes = generator.latent_dim, generator.num_classes
         self.inner = generator
         ids = [ctx.device.index] if ctx.device.type == "cuda" else None
         self.ddp = DDP(generator, device_ids=ids)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.ddp(z)
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.ddp(z) if y is None else self.ddp(z, y)
 
     def sample_latent(self, n: int, **kwargs: Any) -> Tensor:
         return self.inner.sample_latent(n, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 
 from ..config import RunConfig, merge, read_toml, resolve
 from ..errors import GanzooError, UsageError
-from ..interfaces import Generator
+from ..interfaces import Generator, ImageSpec
 from . import checkpoint as ckpt
 from .build import build_models, image_spec
 from .rundir import RunDir
@@ -21,6 +22,17 @@ def load_run_config(run_dir: RunDir) -> RunConfig:
     return resolve(base=merge(RunConfig().to_dict(), read_toml(run_dir.config)))
 
 
+def run_spec(run_dir: RunDir, config: RunConfig) -> ImageSpec:
+    """The spec the run trained on, from its own files: no dataset is read (older runs that did
+    not store their size or channels fall back to the dataset's defaults)."""
+    data = config.data
+    if data.image_size and data.channels:
+        spec = ImageSpec(channels=data.channels, size=data.image_size)
+    else:
+        spec = image_spec(config)[0]
+    return replace(spec, num_classes=len(run_dir.read_classes()))
+
+
 def load_generator(
     run_dir: RunDir,
     *,
@@ -30,8 +42,7 @@ def load_generator(
 ) -> tuple[Generator, dict[str, Any]]:
     """The run's generator (or its EMA) in eval mode, and the checkpoint's metadata."""
     config = load_run_config(run_dir)
-    spec, _ = image_spec(config)
-    generator = build_models(config, spec).generator
+    generator = build_models(config, run_spec(run_dir, config)).generator
     tensors, meta = ckpt.read_checkpoint(checkpoint or run_dir.last_checkpoint)
     prefix = "ema" if ema else "g"
     state = ckpt.strip_prefix(prefix, tensors)

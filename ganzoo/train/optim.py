@@ -57,7 +57,9 @@ def build_optimizer(
 
 def lazy_ratio(regularizers: dict[str, Regularizer], net: str) -> float:
     """``N / (N + 1)`` for a network with a lazy regularizer every N steps (smallest N), else 1."""
-    intervals = [r.interval for r in regularizers.values() if r.target == net and r.interval > 1]
+    intervals = [
+        r.interval for r in regularizers.values() if r.target in (net, "both") and r.interval > 1
+    ]
     return min(intervals) / (min(intervals) + 1) if intervals else 1.0
 
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import warnings
+
 from .rundir import RunDir
 
 
-def plot_losses(run_dir: RunDir) -> None:
-    """``loss_curve.png`` from metrics.jsonl, when matplotlib is installed (the ``plot`` extra)."""
+def plot_losses(run_dir: RunDir) -> bool:
+    """``loss_curve.png`` from metrics.jsonl; False (and a warning) where it could not be drawn."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        return
+    except ImportError:  # a core dependency, but a broken or stripped install must not fail a run
+        warnings.warn(
+            "matplotlib is not installed: loss_curve.png skipped (pip install matplotlib)",
+            stacklevel=2,
+        )
+        return False
     rows = run_dir.read_metrics()
     if not rows:
-        return
+        return False
     fig, ax = plt.subplots(figsize=(6, 3.5))
     steps = [r["step"] for r in rows]
     ax.plot(steps, [r["d_loss"] for r in rows], label="D")
@@ -27,3 +33,4 @@ def plot_losses(run_dir: RunDir) -> None:
     fig.tight_layout()
     fig.savefig(run_dir.loss_curve, dpi=100)
     plt.close(fig)
+    return True

@@ -1,11 +1,12 @@
 """The run directory: one place that knows its layout.
 
 ```
-RUN/config.toml            resolved config
+RUN/config.toml            resolved config (image size and channels as trained)
+RUN/data.json              the data's classes (names, in label order; [] when unlabelled)
 RUN/plugins.json           plugin names, distributions and versions; ganzoo and torch versions
 RUN/metrics.jsonl          one JSON line per logging interval
 RUN/samples/step_XXXXXX.png  grids from a fixed latent batch
-RUN/loss_curve.png         D and G losses over steps (needs matplotlib)
+RUN/loss_curve.png         D and G losses over steps
 RUN/checkpoints/last.safetensors, step_XXXXXXXX.safetensors
 RUN/summary.json           written when the run ends
 RUN/tensorboard/           scalars for TensorBoard, when it is installed
@@ -40,6 +41,7 @@ class RunDir:
 
     config = property(lambda self: self.root / "config.toml")
     plugins = property(lambda self: self.root / "plugins.json")
+    data = property(lambda self: self.root / "data.json")
     metrics = property(lambda self: self.root / "metrics.jsonl")
     samples = property(lambda self: self.root / "samples")
     checkpoints = property(lambda self: self.root / "checkpoints")
@@ -54,13 +56,27 @@ class RunDir:
     def sample_grid(self, step: int) -> Path:
         return self.samples / f"step_{step:06d}.png"
 
-    def write_start(self, config: RunConfig, entries: dict[str, Entry], fresh: bool) -> None:
-        """Write config and provenance; a fresh run drops metrics a failed earlier attempt left."""
+    def write_start(
+        self,
+        config: RunConfig,
+        entries: dict[str, Entry],
+        fresh: bool,
+        classes: list[str] | None = None,
+    ) -> None:
+        """Write config, provenance and the classes; a fresh run drops metrics a failed earlier
+        attempt left."""
         self.root.mkdir(parents=True, exist_ok=True)
         if fresh:
             self.metrics.unlink(missing_ok=True)
         self.config.write_text(config.to_toml())
         self.plugins.write_text(json.dumps(provenance(entries), indent=2) + "\n")
+        self.data.write_text(json.dumps({"classes": classes or []}, indent=2) + "\n")
+
+    def read_classes(self) -> list[str]:
+        """The class names the run was trained with (``[]``: unconditional, or an older run)."""
+        if not self.data.exists():
+            return []
+        return list(json.loads(self.data.read_text()).get("classes", []))
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         with self.metrics.open("a") as f:

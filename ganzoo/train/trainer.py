@@ -14,6 +14,7 @@ import signal
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .. import __version__
 from ..config import RunConfig
 from ..errors import GanzooError, UsageError
 from ..interfaces import Discriminator, Generator
+from ..labels import class_names, split_batch
 from .batches import EpochBatchSampler, batch_loader
 from .build import Components, build_models, image_spec, load_dataset
 from .compiling import compile_models, copy_of_call, is_compile_error, uncompile_models
@@ -38,7 +40,7 @@ from .distributed import (
     no_sync,
 )
 from .ema import EMA
-from .images import save_grid
+from .images import SampleGrid
 from .optim import build_optimizers
 from .progress import TrainingProgress
 from .reporting import plot_losses
@@ -81,12 +83,16 @@ class Trainer:
         self.is_main = self.dist is None or self.dist.is_main
         train = config.train
         self.device = dist.device if dist is not None else resolve_device(train.device)
-        seed_everything(train.seed)  # the same initial weights on every rank
         if train.deterministic:
             torch.use_deterministic_algorithms(True)
         spec, dataset_plugin = image_spec(config)
-        self.components: Components = build_models(config, spec)
         self.dataset = load_dataset(config, spec, dataset_plugin)
+        self.classes = class_names(self.dataset)
+        self.spec = replace(spec, num_classes=len(self.classes))
+        # what sample/eval read back without the data: the resolved size, channels and classes
+        config.data.image_size, config.data.channels = spec.size, spec.channels
+        seed_everything(train.seed)  # the same initial weights on every rank
+        self.components: Components = build_models(config, self.spec)
         needed = train.batch_size * (self.dist.world_size if self.dist else 1)
         if len(self.dataset) < needed:  # type: ignore[arg-type]
             raise GanzooError(
@@ -160,9 +166,10 @@ class Trainer:
             self.g, self.d, ema, optimizers, schedulers, scalers, self.runner.components,
             world_size=world,
         )  # fmt: skip
-        # a fixed latent batch, drawn from its own generator so it never shifts training's RNG
+        # a fixed latent batch, drawn from its own generator so it never shifts training's RNG;
+        # conditional runs show one row per class
         fixed = torch.Generator().manual_seed(train.seed + 12345)
-        self.fixed_z = self.g.sample_latent(config.log.samples, generator=fixed).to(self.device)
+        self.grid = SampleGrid.fixed(self.g, config.log.samples, fixed, self.device)
         self.precision = precision
         if resume:
             self.state.restore(self.run_dir.last_checkpoint, self.dist, self.run_dir.root)
@@ -215,25 +222,29 @@ class Trainer:
         self.compile_seconds = time.perf_counter() - started
         return result
 
-    def train_step(self, batches: Iterator[Tensor]) -> dict[str, Tensor]:
+    def train_step(self, batches: Iterator[Any]) -> dict[str, Tensor]:
         """One generator step (every phase); returns its detached scalars (``d_loss``, ...)."""
         return self.runner.run(self.state.step, lambda: self._next_real(batches))
 
-    def _next_real(self, batches: Iterator[Any]) -> Tensor:
-        batch = next(batches)
+    def _next_real(self, batches: Iterator[Any]) -> tuple[Tensor, Tensor | None]:
+        """The next real batch ``(B, C, H, W)`` on the device, and its labels ``(B,)`` or None."""
+        batch, labels = split_batch(next(batches))
         epoch, index = self.state.position
         index += 1
         self.state.position = (
             (epoch + 1, 0) if index == self.sampler.batches_per_epoch else (epoch, index)
         )
         self.state.images_seen += batch.shape[0] * (self.dist.world_size if self.dist else 1)
-        return batch.to(self.device, non_blocking=True, memory_format=self.memory_format)
+        images = batch.to(self.device, non_blocking=True, memory_format=self.memory_format)
+        return images, None if labels is None else labels.to(self.device, non_blocking=True)
 
     # ---- the loop -------------------------------------------------------------------------
     def fit(self, progress: TrainingProgress | None = None) -> dict[str, Any]:
         log = self.config.log
         if self.is_main:
-            self.run_dir.write_start(self.config, self.components.entries, fresh=self.step == 0)
+            self.run_dir.write_start(
+                self.config, self.components.entries, fresh=self.step == 0, classes=self.classes
+            )
         self.sampler.epoch, self.sampler.batch = self.state.position
         batches = iter(batch_loader(self.dataset, self.sampler, self.config.data.workers))
         progress = progress or TrainingProgress(self.total_steps, self.step, quiet=not self.is_main)
@@ -332,6 +343,8 @@ class Trainer:
         )
         first = next(iter(bad))
         key = f"reg.{first[4:]}" if first.startswith("reg_") else "loss"
+        if key not in self.components.entries:  # reg_NAME_d / reg_NAME_g of a two-net term
+            key = key.rsplit("_", 1)[0]
         entry = self.components.entries[key]
         kind = "regularizer" if key != "loss" else "loss"
         values = ", ".join(f"{k}={v}" for k, v in means.items())
@@ -347,10 +360,10 @@ class Trainer:
         self.g.eval()
         try:
             with autocast(self.device, self.precision):
-                images = self.g(self.fixed_z)
+                images = self.grid.generate(self.g)
         finally:
             self.g.train()
-        save_grid(images, self.run_dir.sample_grid(self.step))
+        self.grid.save(images, self.run_dir.sample_grid(self.step), self.classes)
 
     def _write_summary(self) -> dict[str, Any]:
         import json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from torch import Tensor
 from torch.utils.data import Dataset as TorchDataset
@@ -37,16 +38,28 @@ def find_images(root: Path) -> list[Path]:
     return sorted(found)
 
 
-class FolderImages(TorchDataset[Tensor]):
-    """Image files decoded with PIL on access; items float32 ``(channels, size, size)`` in [-1, 1]."""
+class FolderImages(TorchDataset[Any]):
+    """Image files decoded with PIL on access; items float32 ``(channels, size, size)`` in [-1, 1],
+    or ``(image, label)`` when ``labels`` are given (one per path, names in ``classes``)."""
 
-    def __init__(self, paths: list[Path], transform: ImageTransform) -> None:
+    def __init__(
+        self,
+        paths: list[Path],
+        transform: ImageTransform,
+        labels: list[int] | None = None,
+        classes: list[str] | None = None,
+    ) -> None:
         self.paths, self.transform = paths, transform
+        self.labels, self.classes = labels, classes or []
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> Tensor:
+    def __getitem__(self, index: int) -> Any:
+        image = self.image(index)
+        return image if self.labels is None else (image, self.labels[index])
+
+    def image(self, index: int) -> Tensor:
         from PIL import Image, UnidentifiedImageError
 
         path = self.paths[index]
@@ -63,10 +76,18 @@ class Folder(Dataset):
 
     Items are resized (shorter side) and center-cropped to the image size; grey and RGB files may
     be mixed. There are no splits: every split is the whole tree.
+
+    Args:
+        classes: label every image with its first-level subdirectory (``ROOT/cat/x.png`` is class
+            ``cat``; classes sorted by name), as torchvision's ImageFolder does. Off by default:
+            folders of photos are not always classes. Every image must then sit in a class folder.
     """
 
     default_channels = 3
     default_size = 64
+
+    def __init__(self, classes: bool = False) -> None:
+        self.classes = classes
 
     def load(self, request: DataRequest) -> FolderImages:
         transform = ImageTransform.for_request(request)
@@ -79,4 +100,21 @@ class Folder(Dataset):
         if not paths:
             kinds = "/".join(sorted(s[1:] for s in IMAGE_SUFFIXES))
             raise UsageError(f"folder dataset: no images ({kinds}) found under {root}")
-        return FolderImages(paths, transform)
+        if not self.classes:
+            return FolderImages(paths, transform)
+        labels, names = labels_from_folders(root, paths)
+        return FolderImages(paths, transform, labels, names)
+
+
+def labels_from_folders(root: Path, paths: list[Path]) -> tuple[list[int], list[str]]:
+    """Each path's first-level folder under ``root`` as its class: ``(labels, sorted names)``."""
+    loose = [p for p in paths if len(p.relative_to(root).parts) < 2]
+    if loose:
+        raise UsageError(
+            f"folder dataset with classes=true: {loose[0]} is not in a class folder; put every "
+            f"image under {root}/CLASS/ (or drop data.params.classes)"
+        )
+    folders = [p.relative_to(root).parts[0] for p in paths]
+    names = sorted(set(folders))
+    index = {name: i for i, name in enumerate(names)}
+    return [index[f] for f in folders], names

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -16,15 +19,28 @@ from .transforms import ImageTransform, scale_to_unit
 PREPARE_LIMIT_BYTES = 512 * 2**20
 
 
-class TensorImages(TorchDataset[Tensor]):
-    """A uint8 array ``(N, C, H, W)`` whose items are float32 ``(channels, size, size)`` in [-1, 1].
+class TensorImages(TorchDataset[Any]):
+    """A uint8 array ``(N, C, H, W)`` whose items are float32 ``(channels, size, size)`` in [-1, 1],
+    or ``(image, label)`` pairs when ``labels`` ``(N,)`` are given (their names in ``classes``).
 
     ``__getitem__`` is on the training hot path: when the stored images already have the requested
     size (natively, or because they were resized once here) it only indexes and scales.
     """
 
-    def __init__(self, images: Tensor | np.ndarray, transform: ImageTransform) -> None:
+    def __init__(
+        self,
+        images: Tensor | np.ndarray,
+        transform: ImageTransform,
+        labels: Tensor | np.ndarray | Sequence[int] | None = None,
+        classes: Sequence[str] = (),
+    ) -> None:
         images = torch.as_tensor(images)
+        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64)
+        if self.labels is not None and self.labels.shape != (images.shape[0],):
+            raise ValueError(
+                f"{tuple(self.labels.shape)} labels for {images.shape[0]} images; need one each"
+            )
+        self.classes = list(classes) if self.labels is not None else []
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError(
                 f"expected uint8 images (N, C, H, W), got {images.dtype} {images.shape}"
@@ -47,7 +63,11 @@ class TensorImages(TorchDataset[Tensor]):
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    def __getitem__(self, index: int) -> Tensor:  # -> (channels, size, size)
+    def __getitem__(self, index: int) -> Any:  # -> (channels, size, size) [, label]
+        image = self.image(index)
+        return image if self.labels is None else (image, self.labels[index])
+
+    def image(self, index: int) -> Tensor:  # -> (channels, size, size)
         x = self.images[index]  # (C, H, W) uint8
         if self._scale_only:
             return scale_to_unit(x)

@@ -31,6 +31,7 @@ class IdxSource:
     slug: str  # subdirectory name under a search directory, e.g. "fashion-mnist"
     title: str  # for messages, e.g. "Fashion-MNIST"
     torchvision_class: str  # torchvision keeps files in <root>/<class>/raw, e.g. "FashionMNIST"
+    classes: tuple[str, ...]  # the names of labels 0..9
     apt_package: str | None = None  # the Debian package that installs the files, if any
 
     def layouts(self, base: Path) -> list[Path]:
@@ -47,8 +48,23 @@ class IdxSource:
         )
 
 
-FASHION_MNIST = IdxSource("fashion-mnist", "Fashion-MNIST", "FashionMNIST", "dataset-fashion-mnist")
-MNIST_SOURCE = IdxSource("mnist", "MNIST", "MNIST")
+#: Fashion-MNIST's label names (Xiao et al. 2017, Table 1).
+FASHION_CLASSES = (
+    "t-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+)
+FASHION_MNIST = IdxSource(
+    "fashion-mnist", "Fashion-MNIST", "FashionMNIST", FASHION_CLASSES, "dataset-fashion-mnist"
+)
+MNIST_SOURCE = IdxSource("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)))
 
 
 def image_file_names(split: str) -> list[str]:
@@ -80,8 +96,26 @@ def download_idx(source: IdxSource, root: Path) -> None:
     getattr(datasets, source.torchvision_class)(str(root), train=True, download=True)
 
 
-def load_idx_images(source: IdxSource, request: DataRequest) -> Tensor:
-    """Find (or, if allowed, download) and read ``request.split``: uint8 ``(N, 1, H, W)``."""
+def label_file_for(image_file: Path) -> Path:
+    """``train-images-idx3-ubyte.gz`` -> ``train-labels-idx1-ubyte.gz`` (any of the accepted names)."""
+    return image_file.with_name(image_file.name.replace("images", "labels").replace("idx3", "idx1"))
+
+
+def read_labels(image_file: Path, count: int) -> Tensor | None:
+    """The labels ``(N,)`` int64 stored beside ``image_file``; None without a label file (the
+    images then train unconditional models only)."""
+    path = label_file_for(image_file)
+    if not path.is_file():
+        return None
+    labels = read_idx(path)
+    if labels.shape != (count,):
+        raise GanzooError(f"{path}: {labels.shape[0]} labels for {count} images in {image_file}")
+    return torch.from_numpy(labels.astype("int64"))
+
+
+def load_idx(source: IdxSource, request: DataRequest) -> tuple[Tensor, Tensor | None]:
+    """Find (or, if allowed, download) and read ``request.split``: images uint8
+    ``(N, 1, H, W)`` and labels ``(N,)`` (None when no label file lies beside the images)."""
     if request.split not in SPLIT_PREFIXES:
         raise UsageError(
             f"{source.slug} has splits {', '.join(SPLIT_PREFIXES)}; got '{request.split}'"
@@ -108,11 +142,13 @@ def load_idx_images(source: IdxSource, request: DataRequest) -> Tensor:
         raise GanzooError(
             f"{path}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}"
         )
-    return torch.from_numpy(images).unsqueeze(1)  # (N, 1, H, W)
+    labels = read_labels(path, images.shape[0])
+    return torch.from_numpy(images).unsqueeze(1), labels  # (N, 1, H, W), (N,)
 
 
 class IdxDataset(Dataset):
-    """Base of the MNIST-family datasets: grey 28x28 images read from IDX files into memory."""
+    """Base of the MNIST-family datasets: grey 28x28 images and their 10 labels, read from IDX
+    files into memory."""
 
     default_channels = 1
     default_size = 28
@@ -120,7 +156,8 @@ class IdxDataset(Dataset):
 
     def load(self, request: DataRequest) -> TensorImages:
         transform = ImageTransform.for_request(request)  # check the request before reading
-        return TensorImages(load_idx_images(self.source, request), transform)
+        images, labels = load_idx(self.source, request)
+        return TensorImages(images, transform, labels, self.source.classes)
 
 
 class FashionMNIST(IdxDataset):

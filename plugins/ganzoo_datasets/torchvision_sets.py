@@ -71,7 +71,7 @@ def check_split(slug: str, split: str, splits: tuple[str, ...]) -> None:
 
 
 class CIFAR10(Dataset):
-    """CIFAR-10: 50,000 train / 10,000 test RGB 32x32 images of 10 classes."""
+    """CIFAR-10: 50,000 train / 10,000 test RGB 32x32 images of 10 classes (labelled)."""
 
     default_channels = 3
     default_size = 32
@@ -88,11 +88,15 @@ class CIFAR10(Dataset):
         images = np.ascontiguousarray(
             tv.data.transpose(0, 3, 1, 2)
         )  # (N, 32, 32, 3) -> (N, 3, 32, 32)
-        return TensorImages(images, transform)
+        return TensorImages(images, transform, tv.targets, tv.classes)
+
+
+SVHN_CLASSES = tuple(str(d) for d in range(10))
 
 
 class SVHN(Dataset):
-    """Street View House Numbers (cropped digits): 73,257 train / 26,032 test RGB 32x32 images.
+    """Street View House Numbers (cropped digits): 73,257 train / 26,032 test RGB 32x32 images,
+    labelled with their digit.
 
     Split ``extra`` (531,131 more images) is accepted too. Reading the ``.mat`` files needs scipy.
     """
@@ -110,7 +114,8 @@ class SVHN(Dataset):
 
         holds = f"{request.split}_32x32.mat"
         tv = open_torchvision("svhn", "SVHN", holds, build, request)
-        return TensorImages(np.ascontiguousarray(tv.data), transform)  # (N, 3, 32, 32) uint8
+        # (N, 3, 32, 32) uint8; torchvision maps the digit 0's label 10 to 0
+        return TensorImages(np.ascontiguousarray(tv.data), transform, tv.labels, SVHN_CLASSES)
 
 
 class CelebAImages(TorchDataset[Tensor]):

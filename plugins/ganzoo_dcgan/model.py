@@ -6,6 +6,21 @@ One parametrised implementation for every size: the generator projects z to a ``
 halving channels; the discriminator mirrors it with stride-2 convs. With ``ngf = ndf = 64`` at 64x64
 it is exactly the architecture of pytorch/examples' DCGAN (3,576,704 + 2,765,568 parameters); the
 paper's Figure 1 draws a wider generator (1024 channels at 4x4, i.e. ``ngf = 128``).
+
+Class-conditional mode (``conditional=True``) for labelled data with K classes:
+
+- G: every BatchNorm becomes a class-conditional BatchNorm (de Vries et al. 2017, "Modulating
+  early visual processing by language"; Miyato & Koyama 2018 use it in G): normalise without an
+  affine, then ``gamma[y] * x + beta[y]`` from two ``(K, C)`` embeddings. It adds ``2 K C - 2 C``
+  parameters per normalised layer (28x28, ngf 64, K 10: 3,456).
+- D, ``d_conditioning="projection"`` (Miyato & Koyama 2018, "cGANs with Projection
+  Discriminator", eq. 3): ``logit = psi(phi(x)) + <embed(y), phi(x)>``, with ``phi(x)`` the
+  flattened last feature map ``(B, F)`` and ``embed`` a ``(K, F)`` table: ``K F`` parameters
+  (28x28, ndf 64: F = 128 * 7 * 7 = 6,272, so 62,720).
+- D, ``d_conditioning="classifier"`` (ACGAN, Odena et al. 2017, "Conditional Image Synthesis with
+  Auxiliary Classifier GANs"): the adversarial logit stays unconditional and a linear head gives
+  class logits ``(B, K)`` from the same features: ``(F + 1) K`` parameters. Train it with
+  ``--reg acgan`` (or ``--preset acgan``).
 """
 
 from __future__ import annotations
@@ -14,10 +29,20 @@ import math
 
 from torch import Tensor, nn
 
-from ganzoo import Architecture, Discriminator, Generator, ImageSpec, LeakyReLU, UsageError
+from ganzoo import (
+    Architecture,
+    Discriminator,
+    Generator,
+    ImageSpec,
+    LeakyReLU,
+    UsageError,
+)
+from ganzoo.errors import UnknownNameError
+from ganzoo.labels import LABELLED_DATA
 from ganzoo.layers import BatchNormLeakyReLU
 
 SIZES_HELP = "28 or a power of two from 16 to 1024 (e.g. 32, 64, 128)"
+D_CONDITIONING = ("projection", "classifier")
 
 
 def layout(size: int) -> tuple[int, int]:
@@ -35,19 +60,48 @@ def init_weights(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
 
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose affine is chosen by the class: ``gamma[y] * BN(x) + beta[y]``
+    (de Vries et al. 2017). ``(B, C, H, W)``, labels ``(B,)`` -> ``(B, C, H, W)``."""
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gamma = nn.Embedding(num_classes, channels)  # DCGAN init: N(1, 0.02), like BN's
+        self.beta = nn.Embedding(num_classes, channels)  # zeros
+        nn.init.normal_(self.gamma.weight, 1.0, 0.02)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        gamma, beta = self.gamma(y)[:, :, None, None], self.beta(y)[:, :, None, None]
+        return self.bn(x) * gamma + beta  # (B, C, H, W)
+
+
+def batch_norm(channels: int, num_classes: int) -> nn.Module:
+    return (
+        ConditionalBatchNorm2d(channels, num_classes) if num_classes else nn.BatchNorm2d(channels)
+    )
+
+
 class DCGANGenerator(Generator):
-    """z ``(B, latent_dim)`` -> image ``(B, C, size, size)`` in [-1, 1]."""
+    """z ``(B, latent_dim)`` (and labels ``(B,)`` when ``num_classes > 0``) -> image
+    ``(B, C, size, size)`` in [-1, 1]."""
 
     def __init__(
-        self, spec: ImageSpec, latent_dim: int = 100, ngf: int = 64, projection: str = "conv"
+        self,
+        spec: ImageSpec,
+        latent_dim: int = 100,
+        ngf: int = 64,
+        projection: str = "conv",
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim, self.num_classes = latent_dim, num_classes
         base, n_blocks = layout(spec.size)
         width = ngf * 2 ** (n_blocks - 1)  # channels of the base map, e.g. 512 at 64x64
         self.base, self.width = base, width
@@ -58,31 +112,46 @@ class DCGANGenerator(Generator):
         else:
             raise UsageError(f"unknown DCGAN projection '{projection}'; use 'conv' or 'linear'")
         self.projection = projection
-        self.project_act = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.project_act = nn.Sequential(batch_norm(width, num_classes), nn.ReLU(inplace=True))
         blocks: list[nn.Module] = []
         for _ in range(n_blocks - 1):  # each block: (B, w, s, s) -> (B, w/2, 2s, 2s)
             blocks += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width // 2),
+                batch_norm(width // 2, num_classes),
                 nn.ReLU(inplace=True),
             ]
             width //= 2
         blocks += [nn.ConvTranspose2d(width, spec.channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.blocks = nn.Sequential(*blocks)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if self.projection == "conv":
             x = self.project(z[:, :, None, None])  # (B, width, base, base)
         else:
             x = self.project(z).view(-1, self.width, self.base, self.base)
-        return self.blocks(self.project_act(x))  # (B, C, size, size)
+        if self.num_classes == 0:
+            return self.blocks(self.project_act(x))  # (B, C, size, size)
+        if y is None:
+            raise UsageError("this DCGAN generator is class-conditional: call it as G(z, y)")
+        for layer in (*self.project_act, *self.blocks):
+            x = layer(x, y) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+        return x  # (B, C, size, size)
 
 
 class DCGANDiscriminator(Discriminator):
-    """image ``(B, C, size, size)`` -> logit ``(B,)``; features are the last map, flattened."""
+    """image ``(B, C, size, size)`` -> logit ``(B,)``; features are the last map, flattened.
+
+    ``conditioning="projection"``: labels ``(B,)`` enter by projection (Miyato & Koyama 2018);
+    ``"classifier"``: an ACGAN head gives class logits (:meth:`class_logits`).
+    """
 
     def __init__(
-        self, spec: ImageSpec, ndf: int = 64, negative_slope: float = 0.2, fused: bool = True
+        self,
+        spec: ImageSpec,
+        ndf: int = 64,
+        negative_slope: float = 0.2,
+        fused: bool = True,
+        conditioning: str = "none",
     ) -> None:
         super().__init__()
         base, n_blocks = layout(spec.size)
@@ -97,10 +166,26 @@ class DCGANDiscriminator(Discriminator):
             in_ch, width = width, width * 2
         self.features = nn.Sequential(*layers)  # -> (B, ndf * 2^(n-1), base, base)
         self.classify = nn.Conv2d(in_ch, 1, base, 1, 0, bias=False)  # -> (B, 1, 1, 1)
+        self.conditioning = conditioning
+        n_features = in_ch * base * base  # F
+        if conditioning == "projection":
+            self.num_classes = spec.num_classes
+            self.embed = nn.Embedding(spec.num_classes, n_features)  # (K, F)
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)  # N(0, 1) would swamp psi at the start
+        elif conditioning == "classifier":
+            self.aux = nn.Linear(n_features, spec.num_classes)  # ACGAN's head: (B, F) -> (B, K)
 
-    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         h = self.features(x)
-        return self.classify(h).flatten(), h.flatten(1)  # (B,), (B, F)
+        logits, features = self.classify(h).flatten(), h.flatten(1)  # (B,), (B, F)
+        if self.conditioning == "projection":
+            if y is None:
+                raise UsageError("this DCGAN discriminator is class-conditional: call it with y")
+            logits = logits + (self.embed(y) * features).sum(1)  # + <embed(y), phi(x)>
+        return logits, features
+
+    def class_logits(self, features: Tensor) -> Tensor | None:
+        return self.aux(features) if self.conditioning == "classifier" else None
 
 
 class DCGAN(Architecture):
@@ -115,6 +200,10 @@ class DCGAN(Architecture):
         fused: route BatchNorm + LeakyReLU through the fused ``ganzoo::fused_leaky_relu`` op
             (Triton on CUDA); ``False`` uses plain ``BatchNorm2d`` and ``F.leaky_relu``. Both give
             the same function and the same state dict.
+        conditional: class-conditional G (conditional BatchNorm) and D (see ``d_conditioning``);
+            needs labelled data.
+        d_conditioning: how a conditional D uses labels: ``"projection"`` (projection
+            discriminator) or ``"classifier"`` (ACGAN's auxiliary classifier; with --reg acgan).
     """
 
     def __init__(
@@ -125,7 +214,11 @@ class DCGAN(Architecture):
         projection: str = "conv",
         negative_slope: float = 0.2,
         fused: bool = True,
+        conditional: bool = False,
+        d_conditioning: str = "projection",
     ) -> None:
+        if d_conditioning not in D_CONDITIONING:
+            raise UnknownNameError("d_conditioning", d_conditioning, D_CONDITIONING)
         if projection not in ("conv", "linear"):
             raise UsageError(f"unknown DCGAN projection '{projection}'; use 'conv' or 'linear'")
         for name, value in (("latent_dim", latent_dim), ("ngf", ngf), ("ndf", ndf)):
@@ -133,13 +226,21 @@ class DCGAN(Architecture):
                 raise UsageError(f"DCGAN {name} must be >= 1, got {value}")
         self.latent_dim, self.ngf, self.ndf = latent_dim, ngf, ndf
         self.projection, self.negative_slope, self.fused = projection, negative_slope, fused
+        self.conditional, self.d_conditioning = conditional, d_conditioning
 
     def build(self, spec: ImageSpec) -> tuple[DCGANGenerator, DCGANDiscriminator]:
         if spec.channels not in (1, 3):
             raise UsageError(f"DCGAN supports 1 or 3 channels, got {spec.channels}")
         layout(spec.size)
-        g = DCGANGenerator(spec, self.latent_dim, self.ngf, self.projection)
-        d = DCGANDiscriminator(spec, self.ndf, self.negative_slope, self.fused)
+        classes = spec.num_classes if self.conditional else 0
+        if self.conditional and classes == 0:
+            raise UsageError(
+                "DCGAN with conditional=true needs labelled data, and this dataset has no labels; "
+                f"use {LABELLED_DATA}"
+            )
+        conditioning = self.d_conditioning if self.conditional else "none"
+        g = DCGANGenerator(spec, self.latent_dim, self.ngf, self.projection, classes)
+        d = DCGANDiscriminator(spec, self.ndf, self.negative_slope, self.fused, conditioning)
         g.apply(init_weights)
         d.apply(init_weights)
         return g, d

@@ -49,6 +49,30 @@ PRESETS = {
         source="Arjovsky et al. 2017 (WGAN): weight clipping 0.01, n_critic 5, RMSprop lr 5e-5",
         description="the original WGAN: weight clipping and RMSprop",
     ),
+    "cgan-pd": Preset(
+        {
+            "model": {"name": "dcgan", "params": {"conditional": True}},
+            "loss": {"name": "bce"},
+            "optim": ADAM_DCGAN,
+        },
+        source="Miyato & Koyama 2018 (cGANs with Projection Discriminator) on DCGAN, with "
+        "conditional BatchNorm in G and DCGAN's Adam settings",
+        description="class-conditional DCGAN: projection D, conditional BatchNorm G",
+    ),
+    "acgan": Preset(
+        {
+            "model": {
+                "name": "dcgan",
+                "params": {"conditional": True, "d_conditioning": "classifier"},
+            },
+            "loss": {"name": "bce"},
+            "reg": {"acgan": {"weight": 1.0}},
+            "optim": ADAM_DCGAN,
+        },
+        source="Odena et al. 2017 (ACGAN): auxiliary classifier on D, class loss weight 1 for "
+        "D and G, BCE, Adam lr 2e-4, beta1 0.5",
+        description="class-conditional DCGAN trained with an auxiliary classifier (ACGAN)",
+    ),
     "mmd": Preset(
         {"loss": {"name": "mmd"}, "optim": ADAM_DCGAN},
         source="BCE + MMD^2 in D's features (Li et al. 2015 kernels) with DCGAN's Adam settings",

@@ -1,4 +1,4 @@
-"""ganzoo's built-in regularizer plugin: r1, r2, gp, clip, lecam, bcr.
+"""ganzoo's built-in regularizer plugin: r1, r2, gp, clip, lecam, bcr, acgan.
 
 Choose them with ``--reg NAME`` (repeatable) and set their parameters with
 ``--set reg.NAME.PARAM=VALUE``; docs/regularizers.md describes each one.
@@ -6,6 +6,7 @@ Choose them with ``--reg NAME`` (repeatable) and set their parameters with
 
 from ganzoo import hookimpl
 
+from .acgan import AuxiliaryClassifier
 from .clip import WeightClip
 from .consistency import BalancedConsistency, hflip, random_flip_translate, translate
 from .gradient import R1, R2, GradientPenalty
@@ -13,6 +14,7 @@ from .lecam import LeCam
 
 __all__ = [
     "R1",
+    "AuxiliaryClassifier",
     "R2",
     "BalancedConsistency",
     "GradientPenalty",
@@ -41,4 +43,9 @@ def register_regularizers(register):  # type: ignore[no-untyped-def]
         "bcr",
         BalancedConsistency,
         description="balanced consistency under flips/shifts (Zhao 2021)",
+    )
+    register(
+        "acgan",
+        AuxiliaryClassifier,
+        description="auxiliary classifier loss for D and G (ACGAN, Odena 2017)",
     )

@@ -1,0 +1,41 @@
+"""Everything a bench needs, checked before its first cell trains.
+
+A typo in the last loss, a bad plugin parameter or missing Inception weights must not surface
+hours into a matrix, after the cells before it have trained: each distinct (arch, loss) config
+is resolved and its components built (networks, loss, regularizers, augmentation, optimizers;
+no data is loaded), and the evaluation requests the bench will make are checked the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import GanzooError
+from ..metrics.evaluate import check_request
+from ..train.build import build_models, image_spec
+from ..train.optim import build_optimizers
+from .runner import final_request, inception_request
+from .spec import BenchSpec, Cell
+
+
+def check_matrix(spec: BenchSpec, out: Path) -> None:
+    """Raise the first problem of any cell or of the scoring, naming the cell; train nothing."""
+    seed = spec.seeds[0]  # the seed changes no name or parameter
+    for arch, loss in dict.fromkeys((c.arch, c.loss) for c in spec.cells()):
+        cell = Cell(arch, loss, seed)
+        try:
+            check_cell(spec, cell, out)
+        except GanzooError as exc:
+            exc.args = (f"bench cell {cell.variant}: {exc}",)
+            raise
+    for request in (final_request(spec), inception_request(spec)):
+        if request is not None:
+            check_request(request, spec.dataset)
+
+
+def check_cell(spec: BenchSpec, cell: Cell, out: Path) -> None:
+    config = spec.run_config(cell, out / "runs" / cell.slug)
+    image, _ = image_spec(config)
+    components = build_models(config, image)
+    nets = {"G": components.generator, "D": components.discriminator}
+    build_optimizers(nets, config.optim, components.regularizers, config.train.steps or 1)
