@@ -246,6 +246,10 @@ def test_dry_run_steps_follow_steps_epochs_and_d_steps(capsys, fresh_host):
 
     assert steps() == "# steps: 60 (5 epochs, the default x 12 batches)"
     assert steps("--steps", "7") == "# steps: 7 (train.steps)"
+    code, out, _ = ganzoo(
+        capsys, "run", "dcgan", *FAKE_100, "--set", "data.params.classes=4", "--dry-run"
+    )
+    assert "# images: 3x32x32 from fake (100 images, 4 classes: 12 batches of 8 an epoch)" in out
     assert steps("--d-steps", "5", "--epochs", "1") == (
         "# steps: 3 (1 epochs x 12 batches / 5 D steps per G step (rounded up))"
     )

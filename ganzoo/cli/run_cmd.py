@@ -239,8 +239,8 @@ def dry_run_report(config: RunConfig, world_size: int) -> str:
     lines = [
         "--dry-run: what this run would do (the config above is what it would write)",
         f"images: {plan.channels}x{plan.size}x{plan.size} from {config.data.name} "
-        f"({plan.images} images: {plan.batches_per_epoch} batches of "
-        f"{config.train.batch_size}{per_worker} an epoch)",
+        f"({plan.images} images{f', {len(plan.classes)} classes' if plan.classes else ''}: "
+        f"{plan.batches_per_epoch} batches of {config.train.batch_size}{per_worker} an epoch)",
         f"steps: {plan.steps} ({steps_reason(config, plan)})",
         f"optimizer: {config.optim.name}, lr G {config.optim.lr:g}, "
         f"D {config.optim.lr_d or config.optim.lr:g}, schedule {config.optim.schedule}",

@@ -18,7 +18,7 @@ from ..errors import GanzooError
 from ..params import check_params, describe_params
 from ..plugins import get_host
 from ..registry import Entry
-from .build import image_spec, load_dataset
+from .build import load_data
 from .optim import build_optimizer
 from .trainer import DEFAULT_EPOCHS, total_steps
 
@@ -42,12 +42,12 @@ class RunPlan:
     batches_per_epoch: int  # generator steps per epoch need d_steps of them
     steps: int
     components: list[ComponentPlan]
+    classes: list[str] = field(default_factory=list)  # the data's class names; []: unlabelled
 
 
 def plan_run(config: RunConfig, world_size: int = 1) -> RunPlan:
     """Resolve ``config`` as a run of ``world_size`` workers would, without building the models."""
     host = get_host()
-    spec, dataset_plugin = image_spec(config, host)
     wanted = [
         ("model.params", host.architectures.get(config.model.name), config.model.params),
         ("loss.params", host.losses.get(config.loss.name), config.loss.params),
@@ -60,7 +60,7 @@ def plan_run(config: RunConfig, world_size: int = 1) -> RunPlan:
     optim = config.optim
     for lr in (optim.lr, optim.lr_d or optim.lr):  # the name, optim.params and torch's own checks
         build_optimizer(torch.nn.Linear(1, 1), optim, lr)
-    dataset = load_dataset(config, spec, dataset_plugin)
+    spec, dataset, classes = load_data(config, host)  # as the trainer loads it
     images = len(dataset)  # type: ignore[arg-type]
     needed = config.train.batch_size * world_size
     if images < needed:  # the trainer's own check, before anything trains
@@ -69,9 +69,8 @@ def plan_run(config: RunConfig, world_size: int = 1) -> RunPlan:
             f"{needed}; lower --batch-size"
         )
     batches = images // needed
-    return RunPlan(
-        spec.channels, spec.size, images, batches, total_steps(config, batches), components
-    )
+    steps = total_steps(config, batches)
+    return RunPlan(spec.channels, spec.size, images, batches, steps, components, classes)
 
 
 def component_plan(table: str, entry: Entry, params: dict[str, Any]) -> ComponentPlan:
