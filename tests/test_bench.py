@@ -176,3 +176,14 @@ def test_bench_shows_cell_i_of_n_with_an_eta_and_json_on_request(capsys, tmp_pat
     assert re.search(r"\[1/2\] dcgan--bce--s0: trained in [\d.]+s; 1 to train, done in about", err)
     assert "[2/2] dcgan--hinge--s0: trained in" in err
     assert "[2/2] scoring" in err and "[2/2] scored in" in err
+
+
+def test_a_conditional_cell_shows_its_intra_class_columns(capsys, tmp_path, fresh_host):
+    labelled = ["--set", "model.params.conditional=true", "--set", "data.params.classes=3"]
+    code, stdout, err = ganzoo(
+        capsys, "bench", "--loss", "bce", *TINY, *labelled, "-o", str(tmp_path / "b")
+    )
+    assert code == 0, err
+    assert "intra-class FD (ganzoo-fmnist)" in stdout and "worst-class FD" in stdout
+    row = json.loads((tmp_path / "b" / "results.json").read_text())["variants"][0]
+    assert row["fd_class_worst"]["mean"] >= row["fd_class_mean"]["mean"] > 0

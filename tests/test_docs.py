@@ -492,7 +492,7 @@ def test_mkdocs_builds_the_site_strictly(tmp_path):
 
 # ---- the reference ------------------------------------------------------------------------------
 
-COMMANDS = ("list", "plugins", "run", "sample", "eval", "bench", "export")
+COMMANDS = ("list", "info", "plugins", "run", "sample", "eval", "bench", "export")
 
 
 def generated(key: str, capsys, monkeypatch) -> str:
@@ -523,6 +523,7 @@ def test_reference_is_generated_from_the_cli(capsys, monkeypatch, fresh_host):
 
 
 def test_reference_names_every_option_and_config_key(monkeypatch):
+    import click
     import typer.main
 
     from ganzoo.cli import app
@@ -532,7 +533,7 @@ def test_reference_names_every_option_and_config_key(monkeypatch):
     prose = GENERATED.sub("", text)  # what was written by hand
     group = typer.main.get_command(app)
     for name in COMMANDS:
-        command = group.commands[name]  # type: ignore[attr-defined]
+        command = group.get_command(click.Context(group), name)  # type: ignore[attr-defined]
         for param in command.params:
             for opt in [*param.opts, *param.secondary_opts]:
                 if not opt.startswith("--") or opt == "--help":

@@ -3,7 +3,8 @@
 A typo in the last loss, a bad plugin parameter or missing Inception weights must not surface
 hours into a matrix, after the cells before it have trained: each distinct (arch, loss) config
 is resolved and its components built (networks, loss, regularizers, augmentation, optimizers;
-no data is loaded), and the evaluation requests the bench will make are checked the same way.
+the data is loaded, so missing data fails here too and conditional models see the classes), and
+the evaluation requests the bench will make are checked the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from ..errors import GanzooError
 from ..metrics.evaluate import check_request
-from ..train.build import build_models, image_spec
+from ..train.build import build_models, load_data
 from ..train.optim import build_optimizers
 from .runner import final_request, inception_request
 from .spec import BenchSpec, Cell
@@ -35,7 +36,7 @@ def check_matrix(spec: BenchSpec, out: Path) -> None:
 
 def check_cell(spec: BenchSpec, cell: Cell, out: Path) -> None:
     config = spec.run_config(cell, out / "runs" / cell.slug)
-    image, _ = image_spec(config)
+    image, _, _ = load_data(config)  # the data must be there, and its classes count
     components = build_models(config, image)
     nets = {"G": components.generator, "D": components.discriminator}
     build_optimizers(nets, config.optim, components.regularizers, config.train.steps or 1)

@@ -21,12 +21,20 @@ COLUMNS = [
     ("kid", "KID ({x})", "{:.4f}"),
     ("precision", "precision ({x})", "{:.3f}"),
     ("recall", "recall ({x})", "{:.3f}"),
+    # class-conditional runs: intra-class distance (mean and worst class), generated-image accuracy
+    ("fd_class_mean", "intra-class FD ({x})", "{:.2f}"),
+    ("fid_class_mean", "intra-class FID ({x})", "{:.2f}"),
+    ("fd_class_worst", "worst-class FD ({x})", "{:.2f}"),
+    ("fid_class_worst", "worst-class FID ({x})", "{:.2f}"),
+    ("class_accuracy", "class acc (ganzoo-fmnist)", "{:.3f}"),
     ("inception_fid", "FID (inception)", "{:.1f}"),
     ("img_per_s", "train img/s", "{:.0f}"),
     ("eval_seconds", "eval s", "{:.1f}"),
     ("peak_memory_mb", "peak MB", "{:.0f}"),
 ]
 SCORES = ("fd", "fid", "kid", "precision", "recall")
+SCORES += tuple(f"{d}_class_{s}" for d in ("fd", "fid") for s in ("mean", "worst"))
+SCORES += ("class_accuracy",)
 
 
 def run_row(described: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]:

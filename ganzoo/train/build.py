@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -19,7 +19,7 @@ from ..interfaces import (
     Loss,
     Regularizer,
 )
-from ..labels import LABELLED_DATA
+from ..labels import LABELLED_DATA, class_names
 from ..params import instantiate
 from ..plugins import PluginHost, get_host
 from ..registry import Entry
@@ -150,3 +150,14 @@ def load_dataset(config: RunConfig, spec: ImageSpec, dataset: object) -> torch.u
         download=config.data.download,
     )
     return dataset.load(request)  # type: ignore[attr-defined]
+
+
+def load_data(
+    config: RunConfig, host: PluginHost | None = None
+) -> tuple[ImageSpec, torch.utils.data.Dataset, list[str]]:
+    """The training data, the spec models are built for (its classes counted from the data) and
+    the class names (``[]``: unlabelled)."""
+    spec, dataset = image_spec(config, host)
+    data = load_dataset(config, spec, dataset)
+    classes = class_names(data)
+    return replace(spec, num_classes=len(classes)), data, classes

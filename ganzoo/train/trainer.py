@@ -14,7 +14,6 @@ import signal
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,9 @@ from .. import __version__
 from ..config import RunConfig
 from ..errors import GanzooError, UsageError
 from ..interfaces import Discriminator, Generator
-from ..labels import class_names, split_batch
+from ..labels import split_batch
 from .batches import EpochBatchSampler, batch_loader
-from .build import Components, build_models, image_spec, load_dataset
+from .build import Components, build_models, load_data
 from .compiling import compile_models, copy_of_call, is_compile_error, uncompile_models
 from .device import amp_dtype, autocast, peak_memory_mb, resolve_device, slow_amp_warning
 from .distributed import (
@@ -85,12 +84,9 @@ class Trainer:
         self.device = dist.device if dist is not None else resolve_device(train.device)
         if train.deterministic:
             torch.use_deterministic_algorithms(True)
-        spec, dataset_plugin = image_spec(config)
-        self.dataset = load_dataset(config, spec, dataset_plugin)
-        self.classes = class_names(self.dataset)
-        self.spec = replace(spec, num_classes=len(self.classes))
+        self.spec, self.dataset, self.classes = load_data(config)
         # what sample/eval read back without the data: the resolved size, channels and classes
-        config.data.image_size, config.data.channels = spec.size, spec.channels
+        config.data.image_size, config.data.channels = self.spec.size, self.spec.channels
         seed_everything(train.seed)  # the same initial weights on every rank
         self.components: Components = build_models(config, self.spec)
         needed = train.batch_size * (self.dist.world_size if self.dist else 1)
