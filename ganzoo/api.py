@@ -92,12 +92,23 @@ def load_generator(
     checkpoint: str | Path | None = None,
     device: str = "cpu",
 ) -> Generator:
-    """The generator of a run directory (its EMA with ``ema=True``), in eval mode on ``device``."""
+    """A generator in eval mode on ``device``: a run directory's (its EMA with ``ema=True``), or
+    one ``ganzoo export`` wrote (``generator.safetensors`` or the folder holding it)."""
+    from .errors import UsageError
+    from .export import is_exported, read_exported
     from .train.loading import load_generator as load
     from .train.rundir import RunDir
 
+    path = Path(run)
+    if is_exported(path):
+        if checkpoint is not None or ema:
+            raise UsageError(
+                f"{path} is an exported generator: it is one set of weights, so ema= and "
+                "checkpoint= do not apply (export the one you want with ganzoo export [--ema])"
+            )
+        return read_exported(path, device)
     generator, _ = load(
-        RunDir(Path(run)),
+        RunDir(path),
         ema=ema,
         checkpoint=Path(checkpoint) if checkpoint else None,
         device=device,

@@ -8,10 +8,11 @@ wrong type names the key and the expected type. Plugin parameters (``model.param
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,16 +166,27 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
-def resolve(*layers: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> RunConfig:
+def resolve(
+    *layers: Mapping[str, Any],
+    base: Mapping[str, Any] | None = None,
+    sources: Sequence[str | None] | None = None,
+) -> RunConfig:
     """Merge ``layers`` (lowest precedence first) over ``base`` (the defaults) and validate.
 
-    Every layer is checked on its own first, so a bad value is reported even where a later
-    layer overrides it.
+    Every layer is checked on its own first (types and ranges), so a bad value is reported even
+    where a later layer overrides it; ``sources`` name the layers in those errors
+    (``"config file run.toml"``; ``None``: the key is its own name, as on the command line).
     """
     merged: dict[str, Any] = migrate_legacy(base or RunConfig().to_dict())
-    for layer in layers:
+    for index, layer in enumerate(layers):
         layer = migrate_legacy(layer)
-        from_dict(RunConfig, merge(RunConfig().to_dict(), layer), "")
+        source = sources[index] if sources is not None else None
+        try:
+            check_ranges(from_dict(RunConfig, merge(RunConfig().to_dict(), layer), ""))
+        except UsageError as exc:
+            if source is None:
+                raise
+            raise UsageError(f"{source}: {exc}") from None
         merged = merge(merged, layer)
     config = from_dict(RunConfig, merged, "")
     check_ranges(config)
@@ -192,7 +204,7 @@ def preset_layer(layers: list[Mapping[str, Any]]) -> dict[str, Any]:
     entry = get_host().presets.get(name)
     fragment = migrate_legacy(entry.factory.config)
     try:
-        from_dict(RunConfig, merge(RunConfig().to_dict(), fragment), "")
+        check_ranges(from_dict(RunConfig, merge(RunConfig().to_dict(), fragment), ""))
     except UsageError as exc:
         raise PluginError(
             f"preset '{entry.qualified_name}' (plugin {entry.plugin}): {exc}"
@@ -226,25 +238,73 @@ SCHEDULES = ("constant", "linear", "cosine")
 AMP_DTYPES = ("auto", "bfloat16", "float16")
 
 
+@dataclass(frozen=True)
+class Range:
+    """The numbers a config key allows: ``low``/``high`` bounds, ``high`` excluded when ``open``.
+
+    ``None`` (the key's "unset") is always allowed where the key's type allows it.
+    """
+
+    low: float
+    high: float | None = None
+    low_open: bool = False  # low itself excluded: "> 0" rather than ">= 0"
+    high_open: bool = True
+
+    def allows(self, value: float) -> bool:
+        if not math.isfinite(value):  # TOML has inf and nan; no key means either
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        if self.high is None:
+            return above
+        return above and (value < self.high if self.high_open else value <= self.high)
+
+    def __str__(self) -> str:
+        low = _number_text(self.low)
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {low}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{low}, {_number_text(self.high)}{right}"
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+AT_LEAST_0, AT_LEAST_1, POSITIVE = Range(0), Range(1), Range(0, low_open=True)
+# Every number in RunConfig has a range here (a test checks that none is missing).
+RANGES: dict[str, Range] = {
+    "data.image_size": AT_LEAST_1,
+    "data.channels": AT_LEAST_1,
+    "data.workers": AT_LEAST_0,
+    "train.steps": AT_LEAST_1,
+    "train.epochs": POSITIVE,
+    "train.batch_size": AT_LEAST_1,
+    "train.d_steps": AT_LEAST_1,
+    "train.seed": Range(0, 2**32),  # what numpy and every DDP rank's seed + rank accept
+    "train.ema_decay": Range(0, 1),
+    "optim.lr": POSITIVE,
+    "optim.lr_d": POSITIVE,
+    "optim.warmup_steps": AT_LEAST_0,
+    "log.every": AT_LEAST_1,
+    "log.sample_every": AT_LEAST_1,
+    "log.checkpoint_every": AT_LEAST_1,
+    "log.samples": AT_LEAST_1,
+    "log.keep_checkpoints": AT_LEAST_0,
+}
+BETAS = Range(0, 1)
+
+
 def check_ranges(config: RunConfig) -> None:
     """Numbers and choices outside their range are one-line usage errors naming the key."""
-    optim, train = config.optim, config.train
-    checks = [
-        ("optim.lr", optim.lr, optim.lr > 0, "> 0"),
-        ("optim.lr_d", optim.lr_d, optim.lr_d is None or optim.lr_d > 0, "> 0"),
-        ("optim.warmup_steps", optim.warmup_steps, optim.warmup_steps >= 0, ">= 0"),
-        (
-            "optim.betas",
-            optim.betas,
-            len(optim.betas) == 2 and all(0 <= b < 1 for b in optim.betas),
-            "two numbers in [0, 1)",
-        ),
-        ("train.d_steps", train.d_steps, train.d_steps >= 1, ">= 1"),
-        ("train.batch_size", train.batch_size, train.batch_size >= 1, ">= 1"),
-    ]
-    for key, value, ok, allowed in checks:
-        if not ok:
+    values = flatten(config.to_dict())
+    for key, allowed in RANGES.items():
+        value = values.get(key)
+        if value is not None and not allowed.allows(value):
             raise UsageError(f"{key} must be {allowed}, got {value!r}")
+    betas = config.optim.betas
+    if len(betas) != 2 or not all(_is_number(b) and BETAS.allows(b) for b in betas):
+        raise UsageError(f"optim.betas must be two numbers {BETAS}, got {betas!r}")
+    optim, train = config.optim, config.train
     for key, value, choices in (
         ("optim.schedule", optim.schedule, SCHEDULES),
         ("train.amp_dtype", train.amp_dtype, AMP_DTYPES),
@@ -256,6 +316,10 @@ def check_ranges(config: RunConfig) -> None:
             raise UsageError(
                 f"reg.{name} must be a table of parameters (e.g. [reg.{name}]), got {params!r}"
             )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:

@@ -7,7 +7,9 @@ silently ignored key (the good part of StudioGAN's config handling).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .errors import UnknownNameError, UsageError
@@ -33,6 +35,91 @@ def default_params(factory: type) -> dict[str, Any]:
         for name, p in accepted_params(factory).items()
         if p.default is not inspect.Parameter.empty
     }
+
+
+@dataclass(frozen=True)
+class ParamDoc:
+    """One constructor parameter as ``ganzoo info`` shows it."""
+
+    name: str
+    type: str  # the annotation as written; the default's type where there is none; "" if neither
+    default: Any  # inspect.Parameter.empty: required
+    doc: str  # its entry in the class docstring's ``Args:`` section; "" where there is none
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+    def as_dict(self) -> dict[str, Any]:
+        default = None if self.required else self.default
+        if isinstance(default, tuple):
+            default = list(default)  # as a config file or --set writes it
+        if not isinstance(default, str | int | float | bool | list | dict | type(None)):
+            default = repr(default)  # tuples, enums, ...: JSON has no such value
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": default,
+            "required": self.required,
+            "doc": self.doc,
+        }
+
+
+def describe_params(factory: type) -> list[ParamDoc]:
+    """Every parameter ``factory(**params)`` accepts: type, default and docstring entry."""
+    docs = {
+        **args_section(inspect.getdoc(factory.__init__) or ""),  # type: ignore[misc]
+        **args_section(inspect.getdoc(factory) or ""),
+    }
+    described = []
+    for name, p in accepted_params(factory).items():
+        if p.annotation is not inspect.Parameter.empty:
+            annotation = p.annotation
+            kind = (
+                annotation
+                if isinstance(annotation, str)
+                else getattr(annotation, "__name__", str(annotation))
+            )
+        elif p.default is not inspect.Parameter.empty and p.default is not None:
+            kind = type(p.default).__name__
+        else:
+            kind = ""
+        described.append(ParamDoc(name, kind, p.default, docs.get(name, "")))
+    return described
+
+
+ARG_LINE = re.compile(r"^(?P<name>\*{0,2}\w+)(?:\s*\([^)]*\))?\s*:\s*(?P<text>.*)$")
+
+
+def args_section(docstring: str) -> dict[str, str]:
+    """``{name: text}`` from a Google-style ``Args:`` section (continuation lines joined)."""
+    docs: dict[str, str] = {}
+    lines = docstring.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() in ("Args:", "Arguments:"))
+    except StopIteration:
+        return docs
+    header_indent = _indent(lines[start])
+    entry_indent: int | None = None
+    current: str | None = None
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            continue
+        indent = _indent(line)
+        if indent <= header_indent:  # the next section (Returns:, a paragraph) ends it
+            break
+        entry_indent = indent if entry_indent is None else entry_indent
+        match = ARG_LINE.match(line.strip())
+        if indent == entry_indent and match:
+            current = match["name"].lstrip("*")
+            docs[current] = match["text"].strip()
+        elif current is not None:
+            docs[current] = f"{docs[current]} {line.strip()}".strip()
+    return docs
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def check_params(

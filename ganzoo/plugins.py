@@ -16,14 +16,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .interfaces import Architecture, Augmentation, Dataset, Loss, Preset, Regularizer
 from .registry import Entry, Registry
+
+if TYPE_CHECKING:
+    from .interfaces import Architecture, Augmentation, Dataset, Loss, Preset, Regularizer
 
 DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
 BUILTIN_DISTRIBUTION = "ganzoo"
@@ -35,22 +37,29 @@ class Kind:
 
     name: str  # plural, as `ganzoo list KIND` takes it
     singular: str
-    base: type
+    base_name: str  # the ganzoo.interfaces class entries derive from (or are instances of)
     instances: bool = False  # presets are registered as instances
 
     @property
     def hook(self) -> str:
         return f"register_{self.name}"
 
+    @property
+    def base(self) -> type:
+        # imported here: the interfaces need torch, and the kinds' names (`ganzoo --help`) do not
+        from . import interfaces
+
+        return getattr(interfaces, self.base_name)
+
 
 # Every kind of entry a plugin can register. A new kind is one row here plus its hookspec.
 KINDS: tuple[Kind, ...] = (
-    Kind("architectures", "architecture", Architecture),
-    Kind("losses", "loss", Loss),
-    Kind("regularizers", "regularizer", Regularizer),
-    Kind("augmentations", "augmentation", Augmentation),
-    Kind("datasets", "dataset", Dataset),
-    Kind("presets", "preset", Preset, instances=True),
+    Kind("architectures", "architecture", "Architecture"),
+    Kind("losses", "loss", "Loss"),
+    Kind("regularizers", "regularizer", "Regularizer"),
+    Kind("augmentations", "augmentation", "Augmentation"),
+    Kind("datasets", "dataset", "Dataset"),
+    Kind("presets", "preset", "Preset", instances=True),
 )
 REGISTER_HOOKS = tuple(kind.hook for kind in KINDS)
 
@@ -129,7 +138,7 @@ class PluginHost:
                     )
                 continue
             seen[ep.name] = dist
-            if not builtin and ({"all", "1", ep.name, dist} & disabled):
+            if _is_disabled(ep.name, dist, disabled):
                 status.status, status.reason = "disabled", f"disabled by {DISABLE_ENV}"
                 self.plugins.append(status)
                 continue
@@ -217,7 +226,7 @@ class PluginHost:
     ) -> Callable[..., None]:
         def register(name: str, factory: type, *, description: str | None = None) -> None:
             registry.validate(name, factory)
-            text = factory.description if isinstance(factory, Preset) else factory.__doc__
+            text = factory.description if registry.instances else factory.__doc__
             doc = (text or "").strip().splitlines()
             entry = Entry(
                 name=name,
@@ -246,6 +255,23 @@ class PluginHost:
         return status
 
 
+def external_plugins_enabled() -> bool:
+    """Whether any plugin besides the built-ins would load (found without importing one)."""
+    disabled = _disabled_names()
+    dists = (
+        (ep.name, ep.dist.name if ep.dist else None) for ep in metadata.entry_points(group="ganzoo")
+    )
+    return any(
+        dist != BUILTIN_DISTRIBUTION and not _is_disabled(name, dist, disabled)
+        for name, dist in dists
+    )
+
+
+def _is_disabled(name: str, dist: str | None, disabled: set[str]) -> bool:
+    """Built-ins always load; others unless ``GANZOO_DISABLE_PLUGINS`` names them (or all)."""
+    return dist != BUILTIN_DISTRIBUTION and bool({"all", "1", name, dist} & disabled)
+
+
 def _disabled_names() -> set[str]:
     raw = os.environ.get(DISABLE_ENV, "")
     return {part.strip() for part in raw.split(",") if part.strip()}
@@ -262,6 +288,11 @@ def get_host() -> PluginHost:
     host = PluginHost()
     host.load_entry_points()
     return host
+
+
+def host_loaded() -> bool:
+    """Whether :func:`get_host` has loaded the plugins already (asking it costs nothing then)."""
+    return get_host.cache_info().currsize > 0
 
 
 def reset_host() -> None:

@@ -115,3 +115,85 @@ def test_errors_show_a_traceback_only_in_debug_mode(debug):
     result = run_cli("list", "nope", "x", env={"GANZOO_DEBUG": "1"} if debug else {})
     assert result.returncode != 0
     assert ("Traceback" in result.stderr) is debug
+
+
+def test_list_with_an_argument_that_is_no_kind_and_matches_nothing_is_an_error(capsys, fresh_host):
+    code, out, err = ganzoo(capsys, "list", "nonsense-kind")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: nothing matches 'nonsense-kind'; kinds: architectures, losses, regularizers, "
+        "augmentations, datasets, presets (one argument that is not a kind is a pattern, "
+        "e.g. 'dc*')\n"
+    )
+    code, _, err = ganzoo(capsys, "list", "lossez", "--json")
+    assert code == 2 and "nothing matches 'lossez'; did you mean the kind 'losses'?" in err
+
+
+def test_list_says_when_a_kind_has_nothing_matching(capsys, fresh_host):
+    code, out, err = ganzoo(capsys, "list", "losses", "zz*")
+    assert (code, out, err) == (0, "", "no losses match 'zz*'\n")
+    code, out, _ = ganzoo(capsys, "list", "losses", "zz*", "--json")
+    assert code == 0 and json.loads(out) == {"losses": []}
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["list"], ["plugins"], ["run"], ["sample"], ["eval"], ["bench"]]
+)
+def test_dash_h_is_help_everywhere(capsys, command):
+    code, long_help, _ = ganzoo(capsys, *command, "--help")
+    assert code == 0 and long_help.startswith("Usage: ganzoo")
+    assert ganzoo(capsys, *command, "-h") == (0, long_help, "")
+
+
+NO_TORCH_CHECK = """
+import sys
+from ganzoo.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    assert exit.code in (0, None), exit.code
+assert "torch" not in sys.modules, "torch was imported"
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [["--version"], ["--help"], ["-h"], ["run", "--help"], ["list", "-h"]]
+)
+def test_version_and_help_import_no_torch(args):
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TORCH_CHECK, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GANZOO_DISABLE_PLUGINS": "all"},  # installed examples import torch
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ganzoo " if args == ["--version"] else "Usage: ganzoo")
+
+
+def test_the_command_list_in_help_is_the_commands_own_help(capsys):
+    from ganzoo.cli import BUILTIN_COMMANDS, load_builtin_command
+
+    code, lazy, _ = ganzoo(capsys, "--help")
+    for name in BUILTIN_COMMANDS:
+        load_builtin_command(name)
+    assert ganzoo(capsys, "--help") == (code, lazy, "")
+    assert all(f"\n  {name} " in lazy for name in BUILTIN_COMMANDS)
+
+
+def test_every_command_module_is_a_builtin_command():
+    from pathlib import Path
+
+    import ganzoo.cli
+    from ganzoo.cli import BUILTIN_COMMANDS
+
+    modules = {p.stem for p in Path(ganzoo.cli.__file__).parent.glob("*_cmd.py")}
+    assert modules == {module for module, _ in BUILTIN_COMMANDS.values()}
+
+
+def test_a_command_whose_function_moved_is_loaded_for_help(capsys, monkeypatch):
+    from ganzoo.cli import BUILTIN_COMMANDS
+
+    code, expected, _ = ganzoo(capsys, "--help")
+    monkeypatch.setitem(BUILTIN_COMMANDS, "plugins", ("plugins_cmd", "renamed"))
+    assert ganzoo(capsys, "--help") == (code, expected, "")

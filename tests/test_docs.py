@@ -442,7 +442,7 @@ def test_the_python_api_page_trains_resumes_and_samples(tmp_path, monkeypatch, f
     monkeypatch.chdir(tmp_path)  # the blocks write run directories relative to the cwd
     namespace: dict[str, object] = {"__name__": "__main__"}
     blocks = run_blocks(page("python-api.md"))
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     for i, block in enumerate(blocks):
         exec(compile(block, f"python-api.md[runs {i}]", "exec"), namespace)
     run = tmp_path / "runs" / "api-demo"
@@ -451,6 +451,7 @@ def test_the_python_api_page_trains_resumes_and_samples(tmp_path, monkeypatch, f
     saved = (run / "config.toml").read_text()
     assert 'preset = "lsgan"' in saved and "[reg.r1]" in saved and "ema = true" in saved
     assert (tmp_path / "grid.png").is_file()
+    assert (run / "export" / "generator.pt").is_file() and (run / "export" / "README.md").is_file()
     assert tuple(namespace["images"].shape) == (16, 1, 16, 16)  # type: ignore[attr-defined]
 
 
@@ -491,7 +492,7 @@ def test_mkdocs_builds_the_site_strictly(tmp_path):
 
 # ---- the reference ------------------------------------------------------------------------------
 
-COMMANDS = ("list", "plugins", "run", "sample", "eval", "bench")
+COMMANDS = ("list", "info", "plugins", "run", "sample", "eval", "bench", "export")
 
 
 def generated(key: str, capsys, monkeypatch) -> str:
@@ -522,6 +523,7 @@ def test_reference_is_generated_from_the_cli(capsys, monkeypatch, fresh_host):
 
 
 def test_reference_names_every_option_and_config_key(monkeypatch):
+    import click
     import typer.main
 
     from ganzoo.cli import app
@@ -531,7 +533,7 @@ def test_reference_names_every_option_and_config_key(monkeypatch):
     prose = GENERATED.sub("", text)  # what was written by hand
     group = typer.main.get_command(app)
     for name in COMMANDS:
-        command = group.commands[name]  # type: ignore[attr-defined]
+        command = group.get_command(click.Context(group), name)  # type: ignore[attr-defined]
         for param in command.params:
             for opt in [*param.opts, *param.secondary_opts]:
                 if not opt.startswith("--") or opt == "--help":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,12 +19,11 @@ from ..config import (
     resolve,
 )
 from ..errors import UsageError
-from ..plugins import get_host
-from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
-from ..train.launch import check_nproc, launch, train_worker
-from ..train.rundir import RunDir
-from ..train.trainer import Trainer
 from .console import console, error_console
+
+if TYPE_CHECKING:  # training imports torch: only when a run starts, not for `run --help`
+    from ..train.rundir import RunDir
+    from ..train.trainer import Trainer
 
 
 def flags_layer(**flags: Any) -> dict[str, Any]:
@@ -72,6 +72,8 @@ def build_config(
     config_file: Path | None, assignments: list[str], flags: dict[str, Any], resume: Path | None
 ) -> RunConfig:
     """defaults (or the resumed run's config) < config file < --set < explicit flags."""
+    from ..train.rundir import RunDir
+
     base = None
     if resume is not None:
         saved = RunDir(resume).config
@@ -82,10 +84,13 @@ def build_config(
         base = merge(RunConfig().to_dict(), read_toml(saved))
         flags = {**flags, "out": resume}
     layers = [read_toml(config_file)] if config_file else []
+    sources: list[str | None] = [f"config file {config_file}"] if config_file else []
     layers += [parse_assignments(assignments), flags_layer(**flags)]
+    sources += [None, None]  # --set and flags: the key or flag is on the command line
     if resume is None:  # a resumed run's config already holds its preset's values
         layers.insert(0, preset_layer(layers))
-    return resolve(*layers, base=base)
+        sources.insert(0, None)  # preset_layer names the preset in its own errors
+    return resolve(*layers, base=base, sources=sources)
 
 
 def run(
@@ -140,7 +145,11 @@ def run(
     master_port: int | None = typer.Option(
         None, "--master-port", help="Rendezvous port [a free one]."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the resolved config, every plugin parameter and the step count; train nothing.",
+    ),
 ) -> None:
     """Train ARCH with --loss on a dataset; writes a run directory (see docs/training.md)."""
     flags = dict(
@@ -151,11 +160,18 @@ def run(
     )  # fmt: skip
     if arch is None and resume is None and config_file is None:
         raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")
+    from ..train.distributed import gather_objects, init_from_env, launched_by_torchrun
+    from ..train.launch import check_nproc, launch, train_worker
+    from ..train.rundir import RunDir
+    from ..train.trainer import Interrupted
+
+    check_launch_flags(nproc_per_node, master_port)
     config = build_config(config_file, assignments, flags, resume)
     if resume is not None:
         check_resume(resume, read_toml(RunDir(resume).config), config)
     if dry_run:
-        typer.echo(config.to_toml(), nl=False)
+        typer.echo(config.to_toml())
+        typer.echo(dry_run_report(config, nproc_per_node or 1))
         return
     ctx = init_from_env(config.train.device) if launched_by_torchrun() else None
     run_dir = RunDir(Path(config.out)) if config.out else RunDir.default_for(config)
@@ -165,6 +181,7 @@ def run(
             f"{run_dir.root} already holds a run; continue it with --resume {run_dir.root} or pick another --out"
         )
     config.out = str(run_dir.root)
+    started = time.perf_counter()
     if ctx is None and nproc_per_node is not None and nproc_per_node > 1:
         check_nproc(nproc_per_node, config.train.device)
         error_console().print(
@@ -175,18 +192,99 @@ def run(
         launch(config.to_toml(), str(run_dir.root), resume is not None, nproc_per_node, master_port)
         summary = json.loads(run_dir.summary.read_text())
     else:
-        summary = train_worker(config, run_dir, resume is not None, ctx, announce=announce)
+        try:
+            summary = train_worker(config, run_dir, resume is not None, ctx, announce=announce)
+        except Interrupted as stop:  # Ctrl-C: a saved stop the user asked for, not an error
+            error_console().print(str(stop), highlight=False, soft_wrap=True)
+            raise typer.Exit(stop.exit_code) from None
         if ctx is not None and not ctx.is_main:
             return
     console().print(
-        f"done: {summary['steps']} steps, {summary['img_per_s']:.0f} img/s, "
-        f"samples in {run_dir.samples}, checkpoint {run_dir.last_checkpoint}",
+        "\n".join(finished_report(summary, run_dir, time.perf_counter() - started)),
         highlight=False,
+        soft_wrap=True,
     )
+
+
+def finished_report(summary: dict[str, Any], run_dir: RunDir, wall_seconds: float) -> list[str]:
+    """The end of a run: how long, the final losses, where its outputs are, what to run next."""
+    from ..train.progress import clock_text
+
+    final = summary.get("final") or {}
+    losses = "  ".join(
+        f"{name[0]} {final[name]:.4f}" for name in ("d_loss", "g_loss") if name in final
+    )
+    curve = run_dir.loss_curve
+    # the done line ends with the checkpoint's path, as scripts read it
+    return [
+        f"done: {summary['steps']} steps in {clock_text(wall_seconds)} (training "
+        f"{clock_text(summary['train_seconds'])}, {summary['img_per_s']:.0f} img/s)"
+        + (f", final losses {losses}" if losses else "")
+        + f", checkpoint {run_dir.last_checkpoint}",
+        f"  samples:     {run_dir.sample_grid(summary['steps'])}",
+        f"  loss curve:  {curve}"
+        if curve.exists()
+        else "  loss curve:  not drawn (matplotlib is not installed)",
+        f"  TensorBoard: tensorboard --logdir {run_dir.tensorboard}",
+        f"next: ganzoo eval {run_dir.root}",
+    ]
+
+
+def dry_run_report(config: RunConfig, world_size: int) -> str:
+    """TOML comments after the config: every plugin parameter's value, the images, the steps."""
+    from ..train.plan import plan_run, steps_reason
+
+    plan = plan_run(config, world_size)
+    per_worker = f" per worker x {world_size} workers" if world_size > 1 else ""
+    lines = [
+        "--dry-run: what this run would do (the config above is what it would write)",
+        f"images: {plan.channels}x{plan.size}x{plan.size} from {config.data.name} "
+        f"({plan.images} images{f', {len(plan.classes)} classes' if plan.classes else ''}: "
+        f"{plan.batches_per_epoch} batches of {config.train.batch_size}{per_worker} an epoch)",
+        f"steps: {plan.steps} ({steps_reason(config, plan)})",
+        f"optimizer: {config.optim.name}, lr G {config.optim.lr:g}, "
+        f"D {config.optim.lr_d or config.optim.lr:g}, schedule {config.optim.schedule}",
+    ]
+    for component in plan.components:
+        entry = component.entry
+        lines.append(
+            f"{component.table}: {entry.name} (plugin {entry.plugin}, "
+            f"{entry.distribution or 'in-process'} {entry.version or ''})".rstrip()
+        )
+        for name, value in component.values.items():
+            note = ""
+            if name not in component.defaults:
+                note = "  (required)"
+            elif name in component.set_keys:
+                note = f"  (set; default {toml_literal(component.defaults[name])})"
+            lines.append(f"  {name} = {toml_literal(value)}{note}")
+        if not component.values:
+            lines.append("  (no parameters)")
+    return "\n".join(f"# {line}" for line in lines)
+
+
+def toml_literal(value: Any) -> str:
+    """How a config file or --set writes ``value`` (``none`` for an unset None)."""
+    if value is None:
+        return "none"
+    try:
+        return json.dumps(list(value) if isinstance(value, tuple) else value)
+    except TypeError:
+        return repr(value)
+
+
+def check_launch_flags(nproc_per_node: int | None, master_port: int | None) -> None:
+    """The DDP launch flags are not config keys; they get the same one-line range errors."""
+    if nproc_per_node is not None and nproc_per_node < 1:
+        raise UsageError(f"--nproc-per-node must be >= 1, got {nproc_per_node}")
+    if master_port is not None and not 1 <= master_port <= 65535:
+        raise UsageError(f"--master-port must be in [1, 65535], got {master_port}")
 
 
 def announce(trainer: Trainer) -> None:
     """The start banner: what trains, on what, for how long, where to."""
+    from ..plugins import get_host
+
     config, spec, ctx = trainer.config, trainer.components.spec, trainer.dist
     extras = [f"reg {', '.join(config.reg)}"] if config.reg else []
     extras += [f"aug {config.aug.name}"] if config.aug.name else []
@@ -198,6 +296,12 @@ def announce(trainer: Trainer) -> None:
         f"{f' x {ctx.world_size} workers' if ctx else ''} -> {trainer.run_dir.root}",
         highlight=False,
     )
+    if trainer.step > 0:
+        error_console().print(
+            f"resuming from step {trainer.step} of {trainer.total_steps} "
+            f"({trainer.total_steps - trainer.step} to go)",
+            highlight=False,
+        )
     presets = get_host().presets
     if config.preset is None and config.loss.name in presets.names():
         error_console().print(

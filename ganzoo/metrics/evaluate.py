@@ -24,6 +24,7 @@ from ..train.build import image_spec
 from ..train.device import resolve_device
 from ..train.loading import load_generator, load_run_config, run_spec
 from ..train.rundir import RunDir
+from ..train.tensorboard import log_eval
 from . import domain
 from .extractors import Extractor, resolve_extractor
 from .inputs import UInt8Generator, UInt8Subset
@@ -201,6 +202,7 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     )
     out = write_new(run_dir.root / "eval", f"{stem}-{'+'.join(asked)}", result)
     result["path"] = str(out)
+    log_eval(run_dir.tensorboard, result)  # next to the run's curves, when tensorboard is installed
     return result
 
 

@@ -9,7 +9,7 @@ RUN/samples/step_XXXXXX.png  grids from a fixed latent batch
 RUN/loss_curve.png         D and G losses over steps
 RUN/checkpoints/last.safetensors, step_XXXXXXXX.safetensors
 RUN/summary.json           written when the run ends
-RUN/tensorboard/           scalars for TensorBoard, when it is installed
+RUN/tensorboard/           metrics, sample grids, config and eval numbers, when tensorboard is installed
 ```
 """
 

@@ -247,7 +247,9 @@ class Trainer:
         sums = ScalarSums()
         interval_images, tick = self.state.images_seen, time.perf_counter()
         previous_handler = signal.signal(signal.SIGINT, self._request_stop)
-        self.tensorboard = TensorBoardLog(self.run_dir.tensorboard if self.is_main else None)
+        self.tensorboard = TensorBoardLog(
+            self.run_dir.tensorboard if self.is_main else None, self.config
+        )
         try:
             with progress:
                 while self.step < self.total_steps and not self._should_stop():
@@ -360,6 +362,7 @@ class Trainer:
         finally:
             self.g.train()
         self.grid.save(images, self.run_dir.sample_grid(self.step), self.classes)
+        self.tensorboard.add_grid(self.step, images, self.grid.nrow or None)
 
     def _write_summary(self) -> dict[str, Any]:
         import json
