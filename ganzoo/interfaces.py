@@ -266,7 +266,9 @@ class DataRequest:
 #: How labelled data looks, for dataset authors.
 LABELS_DOC = """A labelled dataset's ``load`` returns a torch dataset whose items are ``(image, label)``
 pairs (``label`` an int in ``[0, K)``) and which has ``classes``, the ``K`` class names (the
-torchvision convention). Items that are plain image tensors, or no ``classes``, mean unlabelled."""
+torchvision convention). Items that are plain image tensors, or no ``classes``, mean unlabelled.
+A ``source`` attribute (a path, or a description) says where the data was read from: the run
+records it and the start banner shows it."""
 
 
 class Dataset(ABC):

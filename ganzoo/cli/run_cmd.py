@@ -296,6 +296,7 @@ def announce(trainer: Trainer) -> None:
         f"{f' x {ctx.world_size} workers' if ctx else ''} -> {trainer.run_dir.root}",
         highlight=False,
     )
+    data_line(trainer)
     if trainer.step > 0:
         error_console().print(
             f"resuming from step {trainer.step} of {trainer.total_steps} "
@@ -307,6 +308,24 @@ def announce(trainer: Trainer) -> None:
         error_console().print(
             f"note: --preset {config.loss.name} trains with its paper's settings "
             f"({presets.get(config.loss.name).factory.source})",
+            highlight=False,
+        )
+
+
+def data_line(trainer: Trainer) -> None:
+    """Where the data came from (and a note when --data-root was passed over for another copy)."""
+    source, root = trainer.data_source, trainer.config.data.root
+    classes = f", {len(trainer.classes)} classes" if trainer.classes else ", unlabelled"
+    if source is None:
+        return
+    error_console().print(
+        f"data: {len(trainer.dataset)} images from {source}{classes}",  # type: ignore[arg-type]
+        highlight=False,
+    )
+    if root and not str(Path(source).resolve()).startswith(str(Path(root).expanduser().resolve())):
+        error_console().print(
+            f"note: --data-root {root} holds no {trainer.config.data.name} data; "
+            f"it was read from {source} instead",
             highlight=False,
         )
 

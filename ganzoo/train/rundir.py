@@ -2,7 +2,7 @@
 
 ```
 RUN/config.toml            resolved config (image size and channels as trained)
-RUN/data.json              the data's classes (names, in label order; [] when unlabelled)
+RUN/data.json              the data's classes (names, in label order; [] when unlabelled), source
 RUN/plugins.json           plugin names, distributions and versions; ganzoo and torch versions
 RUN/metrics.jsonl          one JSON line per logging interval
 RUN/samples/step_XXXXXX.png  grids from a fixed latent batch
@@ -62,6 +62,7 @@ class RunDir:
         entries: dict[str, Entry],
         fresh: bool,
         classes: list[str] | None = None,
+        source: str | None = None,
     ) -> None:
         """Write config, provenance and the classes; a fresh run drops metrics a failed earlier
         attempt left."""
@@ -70,7 +71,8 @@ class RunDir:
             self.metrics.unlink(missing_ok=True)
         self.config.write_text(config.to_toml())
         self.plugins.write_text(json.dumps(provenance(entries), indent=2) + "\n")
-        self.data.write_text(json.dumps({"classes": classes or []}, indent=2) + "\n")
+        data = {"classes": classes or [], "source": source}
+        self.data.write_text(json.dumps(data, indent=2) + "\n")
 
     def read_classes(self) -> list[str]:
         """The class names the run was trained with (``[]``: unconditional, or an older run)."""

@@ -85,6 +85,7 @@ class Trainer:
         if train.deterministic:
             torch.use_deterministic_algorithms(True)
         self.spec, self.dataset, self.classes = load_data(config)
+        self.data_source: str | None = getattr(self.dataset, "source", None)
         # what sample/eval read back without the data: the resolved size, channels and classes
         config.data.image_size, config.data.channels = self.spec.size, self.spec.channels
         seed_everything(train.seed)  # the same initial weights on every rank
@@ -239,7 +240,11 @@ class Trainer:
         log = self.config.log
         if self.is_main:
             self.run_dir.write_start(
-                self.config, self.components.entries, fresh=self.step == 0, classes=self.classes
+                self.config,
+                self.components.entries,
+                fresh=self.step == 0,
+                classes=self.classes,
+                source=self.data_source,
             )
         self.sampler.epoch, self.sampler.batch = self.state.position
         batches = iter(batch_loader(self.dataset, self.sampler, self.config.data.workers))

@@ -26,6 +26,7 @@ class FakeImages(TorchDataset[Any]):
         self, length: int, seed: int, channels: int, size: int, num_classes: int = 0
     ) -> None:
         self.length, self.seed, self.shape = length, seed, (channels, size, size)
+        self.source = f"generated noise (seed {seed})"
         self.labels: Tensor | None = None
         self.classes = [f"class{k}" for k in range(num_classes)]
         if num_classes > 0:

@@ -51,6 +51,7 @@ class FolderImages(TorchDataset[Any]):
     ) -> None:
         self.paths, self.transform = paths, transform
         self.labels, self.classes = labels, classes or []
+        self.source = str(paths[0].parent) if paths else None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -101,9 +102,11 @@ class Folder(Dataset):
             kinds = "/".join(sorted(s[1:] for s in IMAGE_SUFFIXES))
             raise UsageError(f"folder dataset: no images ({kinds}) found under {root}")
         if not self.classes:
-            return FolderImages(paths, transform)
-        labels, names = labels_from_folders(root, paths)
-        return FolderImages(paths, transform, labels, names)
+            images = FolderImages(paths, transform)
+        else:
+            images = FolderImages(paths, transform, *labels_from_folders(root, paths))
+        images.source = str(root)
+        return images
 
 
 def labels_from_folders(root: Path, paths: list[Path]) -> tuple[list[int], list[str]]:

@@ -21,7 +21,8 @@ PREPARE_LIMIT_BYTES = 512 * 2**20
 
 class TensorImages(TorchDataset[Any]):
     """A uint8 array ``(N, C, H, W)`` whose items are float32 ``(channels, size, size)`` in [-1, 1],
-    or ``(image, label)`` pairs when ``labels`` ``(N,)`` are given (their names in ``classes``).
+    or ``(image, label)`` pairs when ``labels`` ``(N,)`` are given (their names in ``classes``);
+    ``source`` says where they were read from.
 
     ``__getitem__`` is on the training hot path: when the stored images already have the requested
     size (natively, or because they were resized once here) it only indexes and scales.
@@ -33,7 +34,9 @@ class TensorImages(TorchDataset[Any]):
         transform: ImageTransform,
         labels: Tensor | np.ndarray | Sequence[int] | None = None,
         classes: Sequence[str] = (),
+        source: str | None = None,
     ) -> None:
+        self.source = source  # where the images were read from, for the run's records
         images = torch.as_tensor(images)
         self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64)
         if self.labels is not None and self.labels.shape != (images.shape[0],):

@@ -113,9 +113,10 @@ def read_labels(image_file: Path, count: int) -> Tensor | None:
     return torch.from_numpy(labels.astype("int64"))
 
 
-def load_idx(source: IdxSource, request: DataRequest) -> tuple[Tensor, Tensor | None]:
+def load_idx(source: IdxSource, request: DataRequest) -> tuple[Tensor, Tensor | None, Path]:
     """Find (or, if allowed, download) and read ``request.split``: images uint8
-    ``(N, 1, H, W)`` and labels ``(N,)`` (None when no label file lies beside the images)."""
+    ``(N, 1, H, W)``, labels ``(N,)`` (None when no label file lies beside the images) and the
+    image file read."""
     if request.split not in SPLIT_PREFIXES:
         raise UsageError(
             f"{source.slug} has splits {', '.join(SPLIT_PREFIXES)}; got '{request.split}'"
@@ -143,7 +144,7 @@ def load_idx(source: IdxSource, request: DataRequest) -> tuple[Tensor, Tensor | 
             f"{path}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}"
         )
     labels = read_labels(path, images.shape[0])
-    return torch.from_numpy(images).unsqueeze(1), labels  # (N, 1, H, W), (N,)
+    return torch.from_numpy(images).unsqueeze(1), labels, path  # (N, 1, H, W), (N,)
 
 
 class IdxDataset(Dataset):
@@ -156,8 +157,8 @@ class IdxDataset(Dataset):
 
     def load(self, request: DataRequest) -> TensorImages:
         transform = ImageTransform.for_request(request)  # check the request before reading
-        images, labels = load_idx(self.source, request)
-        return TensorImages(images, transform, labels, self.source.classes)
+        images, labels, path = load_idx(self.source, request)
+        return TensorImages(images, transform, labels, self.source.classes, str(path))
 
 
 class FashionMNIST(IdxDataset):

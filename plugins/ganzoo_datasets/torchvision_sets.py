@@ -88,7 +88,7 @@ class CIFAR10(Dataset):
         images = np.ascontiguousarray(
             tv.data.transpose(0, 3, 1, 2)
         )  # (N, 32, 32, 3) -> (N, 3, 32, 32)
-        return TensorImages(images, transform, tv.targets, tv.classes)
+        return TensorImages(images, transform, tv.targets, tv.classes, str(tv.root))
 
 
 SVHN_CLASSES = tuple(str(d) for d in range(10))
@@ -115,7 +115,9 @@ class SVHN(Dataset):
         holds = f"{request.split}_32x32.mat"
         tv = open_torchvision("svhn", "SVHN", holds, build, request)
         # (N, 3, 32, 32) uint8; torchvision maps the digit 0's label 10 to 0
-        return TensorImages(np.ascontiguousarray(tv.data), transform, tv.labels, SVHN_CLASSES)
+        return TensorImages(
+            np.ascontiguousarray(tv.data), transform, tv.labels, SVHN_CLASSES, str(tv.root)
+        )
 
 
 class CelebAImages(TorchDataset[Tensor]):
