@@ -41,3 +41,14 @@ def test_an_empty_data_root_is_reported_not_silently_passed_over(capsys, tmp_pat
     assert f"note: --data-root {empty} holds no fashion-mnist data; it was read from" in err
     source = json.loads((tmp_path / "r" / "data.json").read_text())["source"]
     assert "train-images" in source and str(empty) not in source
+
+
+def test_run_json_prints_only_the_summary_on_stdout(capsys, tmp_path):
+    args = ["run", "dcgan", "--dataset", "fake", "--image-size", "16", *TINY_MODEL, "--json"]
+    code, out, err = ganzoo(
+        capsys, *args, "--set", "data.params.length=64", "-o", str(tmp_path / "r")
+    )
+    assert code == 0, err
+    summary = json.loads(out)  # nothing but the JSON
+    assert summary["run"] == str(tmp_path / "r") and summary["steps"] == 1
+    assert "done: 1 steps" in err and "next: ganzoo eval" in err

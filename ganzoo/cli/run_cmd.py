@@ -150,6 +150,9 @@ def run(
         "--dry-run",
         help="Print the resolved config, every plugin parameter and the step count; train nothing.",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the run's summary as JSON on stdout (messages stay on stderr)."
+    ),
 ) -> None:
     """Train ARCH with --loss on a dataset; writes a run directory (see docs/training.md)."""
     flags = dict(
@@ -199,11 +202,12 @@ def run(
             raise typer.Exit(stop.exit_code) from None
         if ctx is not None and not ctx.is_main:
             return
-    console().print(
-        "\n".join(finished_report(summary, run_dir, time.perf_counter() - started)),
-        highlight=False,
-        soft_wrap=True,
-    )
+    report = finished_report(summary, run_dir, time.perf_counter() - started)
+    if as_json:  # scripts: the summary and where everything is, nothing else on stdout
+        error_console().print("\n".join(report), highlight=False, soft_wrap=True)
+        typer.echo(json.dumps({"run": str(run_dir.root), **summary}, indent=2))
+        return
+    console().print("\n".join(report), highlight=False, soft_wrap=True)
 
 
 def finished_report(summary: dict[str, Any], run_dir: RunDir, wall_seconds: float) -> list[str]:
