@@ -18,7 +18,7 @@ from ganzoo.testing import check_architecture, check_regularizer, train_tiny
 from ganzoo.train.step import PhaseDiscriminator, declared
 
 from .test_cli import ganzoo as cli
-from .test_recipes import assert_identical, ddp_run
+from .test_recipes import assert_ddp_resumes_exactly, assert_identical
 from .test_training import TINY_FLAGS
 
 CONDITIONAL = ["model.params.conditional=true"]
@@ -217,13 +217,7 @@ def test_a_conditional_run_compiles(tmp_path, capsys):
 @pytest.mark.parametrize("recipe", ["cgan-pd", "acgan"])
 def test_conditional_runs_under_two_ddp_workers_resume_exactly(tmp_path, recipe):
     args = ["dcgan", "--preset", recipe, *LABELLED_FLAGS, "--set", "data.params.length=96"]
-    straight = ddp_run(*args, "--steps", "4", "-o", str(tmp_path / "straight"))
-    assert straight.returncode == 0, straight.stderr[-2000:]
-    first = ddp_run(*args, "--steps", "2", "-o", str(tmp_path / "split"))
-    assert first.returncode == 0, first.stderr[-2000:]
-    resumed = ddp_run("--resume", str(tmp_path / "split"), "--steps", "4")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert_identical(tmp_path / "straight", tmp_path / "split")
+    assert_ddp_resumes_exactly(tmp_path, args, steps=4)
 
 
 @pytest.mark.slow

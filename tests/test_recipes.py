@@ -103,10 +103,15 @@ def ddp_run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
 def test_everything_at_once_under_two_ddp_workers_resumes_exactly(tmp_path, third_party):
     args = ["dcgan", *EVERYTHING, *TINY_FLAGS, "--set", "data.params.length=96"]
-    straight = ddp_run(*args, "--steps", "6", "-o", str(tmp_path / "straight"))
+    assert_ddp_resumes_exactly(tmp_path, args, steps=6)
+
+
+def assert_ddp_resumes_exactly(tmp_path, args: list[str], steps: int) -> None:
+    """A straight 2-worker run of ``steps`` and one stopped halfway then resumed end identical."""
+    straight = ddp_run(*args, "--steps", str(steps), "-o", str(tmp_path / "straight"))
     assert straight.returncode == 0, straight.stderr[-2000:]
-    first = ddp_run(*args, "--steps", "3", "-o", str(tmp_path / "split"))
+    first = ddp_run(*args, "--steps", str(steps // 2), "-o", str(tmp_path / "split"))
     assert first.returncode == 0, first.stderr[-2000:]
-    resumed = ddp_run("--resume", str(tmp_path / "split"), "--steps", "6")
+    resumed = ddp_run("--resume", str(tmp_path / "split"), "--steps", str(steps))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert_identical(tmp_path / "straight", tmp_path / "split")
