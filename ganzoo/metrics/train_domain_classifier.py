@@ -23,18 +23,10 @@ from .domain import WEIGHTS, FashionClassifier
 
 def load_split(split: str, root: Path | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Images ``(N, 1, 28, 28)`` in [-1, 1] through the dataset plugin, and their labels ``(N,)``."""
-    # the labels are not part of the Dataset interface: read them beside the image file
-    from ganzoo_datasets.idx import read_idx
-    from ganzoo_datasets.locate import search_dirs
-    from ganzoo_datasets.mnist import FASHION_MNIST, SYSTEM_DATA_DIR, find_images
-
     request = DataRequest(root, 28, 1, split, download=False)
-    images = get_host().datasets.get("fashion-mnist").factory().load(request)
-    x = torch.stack([images[i] for i in range(len(images))])
-    image_file = find_images(FASHION_MNIST, split, search_dirs(request, system=[SYSTEM_DATA_DIR]))
-    label_file = image_file.parent / image_file.name.replace("images-idx3", "labels-idx1")
-    labels = torch.from_numpy(read_idx(label_file).astype("int64"))
-    return x, labels
+    data = get_host().datasets.get("fashion-mnist").factory().load(request)
+    pairs = [data[i] for i in range(len(data))]  # (image, label): the dataset is labelled
+    return torch.stack([image for image, _ in pairs]), torch.stack([label for _, label in pairs])
 
 
 def main() -> None:
