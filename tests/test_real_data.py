@@ -10,6 +10,7 @@ import torch
 
 from ganzoo.config import parse_assignments, resolve
 from ganzoo.interfaces import DataRequest
+from ganzoo.labels import image_of
 from ganzoo.metrics.frechet import frechet_distance_of, pooled_pixels
 from ganzoo.plugins import get_host
 from ganzoo.train.rundir import RunDir
@@ -34,7 +35,7 @@ def test_dcgan_on_fashion_mnist_moves_toward_the_data(tmp_path, fresh_host):
     test_set = (
         get_host().datasets.get("fashion-mnist").factory().load(DataRequest(None, 28, 1, "test"))
     )
-    real = torch.stack([test_set[i] for i in range(1000)])  # (1000, 1, 28, 28)
+    real = torch.stack([image_of(test_set[i]) for i in range(1000)])  # (1000, 1, 28, 28)
     real_features = pooled_pixels(real)
 
     def distance() -> float:
