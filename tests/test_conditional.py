@@ -88,7 +88,8 @@ def test_the_docstring_parameter_counts_hold():
     g0, d0 = dcgan().build(spec)
     g1, d1 = dcgan(conditional=True).build(spec)
     _, d2 = dcgan(conditional=True, d_conditioning="classifier").build(spec)
-    assert count(g1) - count(g0) == 3456  # conditional BatchNorm: 2KC - 2C on 128 + 64 channels
+    # one-hot input: K * width * base^2; conditional BatchNorm: 2KC - 2C on 128 + 64 channels
+    assert count(g1) - count(g0) == 10 * 128 * 7 * 7 + 3456
     assert count(d1) - count(d0) == 10 * 128 * 7 * 7  # projection: K F
     assert count(d2) - count(d0) == (128 * 7 * 7 + 1) * 10  # ACGAN head: (F + 1) K
 
