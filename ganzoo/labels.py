@@ -48,8 +48,13 @@ def normalise(name: str) -> str:
 def class_index(requested: str | int, classes: Sequence[str]) -> int:
     """A class given by index (``3``) or by name (``sneaker``, any case or punctuation)."""
     if not classes:
-        raise UsageError("this run is unconditional (its data had no labels); drop --class")
+        raise UsageError("this run's generator is unconditional (it takes no labels); drop --class")
     text = str(requested).strip()
+    by_name = {normalise(c): i for i, c in enumerate(classes)}
+    if normalise(text) in by_name and not text.lstrip("-").isdigit():
+        return by_name[normalise(text)]
+    if text in classes:  # a folder class named "10": the name wins over the index
+        return list(classes).index(text)
     if text.lstrip("-").isdigit():
         index = int(text)
         if not 0 <= index < len(classes):
@@ -57,7 +62,4 @@ def class_index(requested: str | int, classes: Sequence[str]) -> int:
                 f"--class {index} is out of range: this run has classes 0..{len(classes) - 1}"
             )
         return index
-    by_name = {normalise(c): i for i, c in enumerate(classes)}
-    if normalise(text) in by_name:
-        return by_name[normalise(text)]
     raise UnknownNameError("class", text, list(classes))

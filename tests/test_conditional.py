@@ -10,11 +10,13 @@ import torch
 from PIL import Image
 
 import ganzoo
+from ganzoo.bench.runner import describe_run
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.interfaces import DataRequest, Discriminator, ImageSpec
 from ganzoo.labels import class_index
 from ganzoo.plugins import get_host
 from ganzoo.testing import check_architecture, check_regularizer, train_tiny
+from ganzoo.train.rundir import RunDir
 from ganzoo.train.step import PhaseDiscriminator, declared
 
 from .test_cli import ganzoo as cli
@@ -70,6 +72,10 @@ def test_classes_are_named_by_index_or_by_name_in_any_spelling():
         class_index("trousers", classes)
     with pytest.raises(UsageError, match="out of range"):
         class_index(3, classes)
+    numbered = ["1", "10", "2"]  # folder classes sort as strings: a name wins over an index
+    assert class_index("10", numbered) == 1 and class_index("1", numbered) == 0
+    with pytest.raises(UsageError, match="generator is unconditional"):
+        class_index("1", [])
 
 
 # ---- models -------------------------------------------------------------------------------
@@ -187,6 +193,22 @@ def test_acgan_trains_with_each_logit_loss(tmp_path, loss):
     run = train_tiny(tmp_path / loss, loss=loss, reg=["acgan"], classes=3, assignments=ACGAN)
     row = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert row["reg_acgan_d"] > 0 and row["reg_acgan_g"] > 0  # one value per network
+    assert describe_run(RunDir(run))["variant"] == f"dcgan/{loss}+acgan"  # a bench row of its own
+
+
+def test_a_classifier_head_that_nothing_trains_is_a_one_line_error(tmp_path, capsys):
+    args = [
+        "run",
+        "dcgan",
+        *LABELLED_FLAGS,
+        "--steps",
+        "1",
+        "--set",
+        "model.params.conditional=true",
+    ]
+    args += ["--set", "model.params.d_conditioning=classifier", "-o", str(tmp_path / "r")]
+    code, _, err = cli(capsys, *args)
+    assert code == 2 and "no loss or regularizer trains it; add --reg acgan" in err
 
 
 def test_a_conditional_model_on_unlabelled_data_is_a_one_line_error(tmp_path, capsys):
@@ -218,6 +240,8 @@ def test_a_conditional_run_compiles(tmp_path, capsys):
 @pytest.mark.parametrize("recipe", ["cgan-pd", "acgan"])
 def test_conditional_runs_under_two_ddp_workers_resume_exactly(tmp_path, recipe):
     args = ["dcgan", "--preset", recipe, *LABELLED_FLAGS, "--set", "data.params.length=96"]
+    # a lazy R1 phase never uses ACGAN's head: DDP must allow unused parameters
+    args += ["--reg", "r1", "--set", "reg.r1.interval=2"]
     assert_ddp_resumes_exactly(tmp_path, args, steps=4)
 
 
@@ -235,7 +259,6 @@ def test_eval_of_a_conditional_fashion_mnist_run_adds_intra_class_fd_and_accurac
         out=tmp_path / "run",
     )
     from ganzoo.metrics.evaluate import EvalRequest, evaluate
-    from ganzoo.train.rundir import RunDir
 
     result = evaluate(RunDir(run), EvalRequest(metrics=("fd",), num_samples=100))
     metrics = result["metrics"]

@@ -68,7 +68,7 @@ def score_run(spec: BenchSpec, run_dir: RunDir) -> dict[str, Any]:
         point = cached_eval(
             run_dir,
             EvalRequest(metrics=("fd",), num_samples=min(500, spec.num_samples), extractor=spec.extractor,
-                        checkpoint=checkpoint, device=spec.device),
+                        checkpoint=checkpoint, device=spec.device, per_class=False),
         )  # fmt: skip
         distance = frechet_name(point["protocol"]["extractor"])
         curve.append({"step": point["protocol"]["step"], distance: point["metrics"][distance]})
@@ -116,8 +116,11 @@ def describe_run(run_dir: RunDir) -> dict[str, Any]:
     config = load_run_config(run_dir)
     if not run_dir.summary.exists():
         raise UsageError(f"{run_dir.root} has no summary.json: it did not finish; resume it first")
+    # runs that differ by preset or regularizers are other variants, not more seeds of one
+    extras = [f"+{config.preset}"] if config.preset else []
+    extras += [f"+{name}" for name in config.reg if not config.preset]
     return {
-        "variant": f"{config.model.name}/{config.loss.name}",
+        "variant": f"{config.model.name}/{config.loss.name}{''.join(extras)}",
         "seed": config.train.seed,
         "dataset": config.data.name,
         "run": str(run_dir.root),

@@ -61,6 +61,7 @@ class EvalRequest:
     device: str = "auto"
     batch_size: int = 100
     seed: int = 0
+    per_class: bool = True  # conditional runs: intra-class FD and class accuracy (with fd/fid)
 
 
 def cache_root() -> Path:
@@ -151,7 +152,8 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     )
     metrics = result_metrics(raw, extractor.name, kid_count)
     conditional: dict[str, Any] = {}
-    if generator.num_classes > 0:  # intra-class FD and class accuracy
+    wants_fd = bool({"fd", "fid"} & set(request.metrics))
+    if generator.num_classes > 0 and request.per_class and wants_fd:  # intra-class FD, accuracy
         conditional = class_metrics(
             generator,
             reference,

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..errors import GanzooError
 from ..interfaces import Generator
 from ..labels import image_of
 from . import domain
@@ -36,7 +37,13 @@ def reference_by_class(reference: Dataset[Any], num_classes: int) -> list[list[i
             groups[label].append(index)
         return groups
     for index in range(len(reference)):  # type: ignore[arg-type]
-        groups[int(reference[index][1])].append(index)
+        item = reference[index]
+        if not isinstance(item, tuple | list):
+            raise GanzooError(
+                "intra-class FD needs a labelled reference split, and this one has no labels; "
+                "put the split's label file beside its images"
+            )
+        groups[int(item[1])].append(index)
     return groups
 
 
@@ -122,6 +129,11 @@ def class_metrics(
         if logits is not None:
             correct += int((logits.argmax(1) == label).sum())
             total += logits.shape[0]
+    if not per_class:
+        raise GanzooError(
+            "intra-class FD: no class has 2 or more reference images in this split; use "
+            "another --ref split"
+        )
     values = list(per_class.values())
     metrics: dict[str, float] = {
         f"{distance}_class_mean": float(np.mean(values)),

@@ -23,6 +23,7 @@ from ..labels import LABELLED_DATA, class_names
 from ..params import instantiate
 from ..plugins import PluginHost, get_host
 from ..registry import Entry
+from .step import declared
 
 
 @dataclass
@@ -61,7 +62,7 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
             "return (ganzoo.Generator, ganzoo.Discriminator)"
         )
     check_conditioning(generator, discriminator, spec, model_entry, config.data.name)
-    check_output_shape(generator, discriminator, spec, model_entry)
+    has_head = check_output_shape(generator, discriminator, spec, model_entry)
     loss: Loss = instantiate(loss_entry, config.loss.params, "loss")
     data_entry = host.datasets.get(config.data.name)
     entries: dict[str, Entry] = {"model": model_entry, "loss": loss_entry, "data": data_entry}
@@ -75,7 +76,18 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
     if config.aug.name:
         entries["aug"] = host.augmentations.get(config.aug.name)
         augmentation = instantiate(entries["aug"], config.aug.params, "aug")
+    if has_head and not uses_labels(loss, regularizers):
+        raise UsageError(
+            f"architecture '{model_entry.qualified_name}' has an auxiliary classifier head, but no "
+            "loss or regularizer trains it; add --reg acgan (or use --preset acgan)"
+        )
     return Components(spec, generator, discriminator, loss, entries, regularizers, augmentation)
+
+
+def uses_labels(loss: Loss, regularizers: dict[str, Regularizer]) -> bool:
+    """Whether the loss or a regularizer asks for the labels (what a classifier head needs)."""
+    methods = [loss.discriminator_loss, *(r.penalty for r in regularizers.values())]
+    return any(declared(method, labels=None) for method in methods)
 
 
 def check_interval(reg: Regularizer, entry: Entry) -> None:
@@ -110,8 +122,9 @@ def check_conditioning(
 
 def check_output_shape(
     generator: Generator, discriminator: Discriminator, spec: ImageSpec, entry: Entry
-) -> None:
-    """G must make ``(B, C, size, size)`` images; D must score them ``(B,)``, features ``(B, F)``."""
+) -> bool:
+    """G must make ``(B, C, size, size)`` images; D must score them ``(B,)``, features ``(B, F)``.
+    Returns whether D has an auxiliary classifier head (``class_logits`` gives logits)."""
     expected = (2, spec.channels, spec.size, spec.size)
     modes = generator.training, discriminator.training
     try:
@@ -139,6 +152,8 @@ def check_output_shape(
             f"forward_features returned logits {tuple(logits.shape)} and features "
             f"{tuple(features.shape)} for 2 images; it must return logits (B,) and features (B, F)"
         )
+    with torch.no_grad():
+        return discriminator.class_logits(features) is not None
 
 
 def load_dataset(config: RunConfig, spec: ImageSpec, dataset: object) -> torch.utils.data.Dataset:

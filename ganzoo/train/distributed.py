@@ -101,7 +101,10 @@ class DistributedDiscriminator(Discriminator):
     def __init__(self, discriminator: Discriminator, ctx: DistContext) -> None:
         super().__init__()
         ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-        self.ddp = DDP(_Features(discriminator), device_ids=ids)
+        # an auxiliary classifier head (ACGAN) gets no gradient in phases that do not classify
+        # (a lazy R1 phase): DDP must look for unused parameters then, or its next step fails
+        head = type(discriminator).class_logits is not Discriminator.class_logits
+        self.ddp = DDP(_Features(discriminator), device_ids=ids, find_unused_parameters=head)
         self.num_classes = discriminator.num_classes
 
     def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
