@@ -22,6 +22,7 @@ from ganzoo_datasets.transforms import ImageTransform
 
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.interfaces import DataRequest, Dataset
+from ganzoo.labels import image_of
 
 REAL_SYSTEM_DATA_DIR = mnist_module.SYSTEM_DATA_DIR
 NAMES = {"fashion-mnist", "mnist", "cifar10", "svhn", "celeba", "folder", "fake"}
@@ -39,7 +40,8 @@ def request(root: Path | None = None, size: int = 28, channels: int = 1, **kw) -
     return DataRequest(root=root, image_size=size, channels=channels, **kw)
 
 
-def assert_images(x: torch.Tensor, shape: tuple[int, ...]) -> None:
+def assert_images(x: torch.Tensor | tuple, shape: tuple[int, ...]) -> None:
+    x = image_of(x)  # a labelled dataset's item is (image, label)
     assert x.dtype == torch.float32
     assert tuple(x.shape) == shape
     assert x.min() >= -1.0 and x.max() <= 1.0
@@ -319,9 +321,9 @@ def test_cifar10_through_torchvision(tmp_path: Path, monkeypatch: pytest.MonkeyP
     train = CIFAR10().load(request(tmp_path, size=32, channels=3))
     assert len(train) == 11
     assert_images(train[2], (3, 32, 32))
-    torch.testing.assert_close(
-        train[2][:, 5, 5], torch.tensor([10 / 127.5 - 1, 1.0, 10 / 127.5 - 1])
-    )
+    image, label = train[2]
+    torch.testing.assert_close(image[:, 5, 5], torch.tensor([10 / 127.5 - 1, 1.0, 10 / 127.5 - 1]))
+    assert int(label) == 0 and train.classes == ["a", "b", "c"]  # labels and names come along
     assert_images(CIFAR10().load(request(tmp_path, size=16, channels=1))[0], (1, 16, 16))
     assert len(CIFAR10().load(request(tmp_path, split="test"))) == 3
 
@@ -359,6 +361,7 @@ def test_real_debian_fashion_mnist(monkeypatch: pytest.MonkeyPatch) -> None:
     assert train.images.min() == 0 and train.images.max() == 255
     for i in (0, 59999):
         assert_images(train[i], (1, 28, 28))
+    assert train.classes[9] == "ankle boot" and torch.bincount(train.labels).tolist() == [6000] * 10
     assert len(FashionMNIST().load(request(None, split="test", download=False))) == 10000
     resized = FashionMNIST().load(request(None, size=32, download=False))
     assert len(resized) == 60000
