@@ -19,7 +19,11 @@ lane() {
   local name=$1
   for seed in "${seeds[@]}"; do
     run="$out/$name-e$epochs-s$seed"
-    if [ ! -f "$run/summary.json" ]; then
+    shorter="$out/$name-e${CONTINUE_FROM:-none}-s$seed"
+    if [ ! -f "$run/summary.json" ] && [ -f "$shorter/summary.json" ]; then
+      rm -rf "$run" && cp -r "$shorter" "$run" && rm -rf "$run/summary.json" "$run/eval"
+      OMP_NUM_THREADS=1 ganzoo run --resume "$run" --epochs "$epochs" > "$run.log" 2>&1
+    elif [ ! -f "$run/summary.json" ]; then
       rm -rf "$run"
       # shellcheck disable=SC2086
       OMP_NUM_THREADS=1 ganzoo run dcgan ${recipes[$name]} --epochs "$epochs" --batch-size 64 \
