@@ -13,6 +13,14 @@ import pytest
 from ganzoo.plugins import reset_host
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Caches the tests build (decoded images, reference statistics) stay out of ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANZOO_CACHE", str(tmp_path_factory.mktemp("ganzoo-cache")))
+        yield
+
+
 @pytest.fixture
 def fresh_host() -> Iterator[None]:
     """Reload plugins from entry points before and after the test."""

@@ -326,6 +326,8 @@ def data_line(trainer: Trainer) -> None:
         f"data: {len(trainer.dataset)} images from {source}{classes}",  # type: ignore[arg-type]
         highlight=False,
     )
+    for note in getattr(trainer.dataset, "notes", []):  # e.g. where a decoded-image cache lives
+        error_console().print(f"data: {note}", highlight=False)
     if root and not str(Path(source).resolve()).startswith(str(Path(root).expanduser().resolve())):
         error_console().print(
             f"note: --data-root {root} holds no {trainer.config.data.name} data; "

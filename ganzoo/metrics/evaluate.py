@@ -9,7 +9,6 @@ reference only computes the generator's side.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import torch_fidelity
 from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleWrapper
 
+from ..cachedir import cache_root as ganzoo_cache_root
 from ..errors import UnknownNameError, UsageError
 from ..interfaces import DataRequest
 from ..train.build import image_spec
@@ -33,7 +33,6 @@ from .per_class import class_metrics
 # fd: the Frechet distance in the extractor's features; named fid only in Inception's (it is not
 # Inception FID in any other space), where fd and fid ask for the same number.
 METRICS = ("fd", "fid", "kid", "pr", "is")
-CACHE_ENV = "GANZOO_CACHE"
 KID_SUBSETS = 100
 # torch-fidelity's result keys -> ours, in the order tables show them
 RESULT_KEYS = {
@@ -65,7 +64,7 @@ class EvalRequest:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganzoo") / "fidelity"
+    return ganzoo_cache_root() / "fidelity"
 
 
 def default_extractor(dataset: str) -> str:

@@ -9,10 +9,11 @@ from typing import Any
 from torch import Tensor
 from torch.utils.data import Dataset as TorchDataset
 
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.errors import UsageError
 from ganzoo.interfaces import DataRequest, Dataset
 
-from .transforms import ImageTransform, pil_to_tensor
+from .filecache import DecodedCache, Decoder, megabytes
+from .transforms import ImageTransform, scale_to_unit
 
 #: file name suffixes read as images (case-insensitive); GIFs give their first frame.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"})
@@ -39,19 +40,25 @@ def find_images(root: Path) -> list[Path]:
 
 
 class FolderImages(TorchDataset[Any]):
-    """Image files decoded with PIL on access; items float32 ``(channels, size, size)`` in [-1, 1],
-    or ``(image, label)`` when ``labels`` are given (one per path, names in ``classes``)."""
+    """Image files as float32 ``(channels, size, size)`` items in [-1, 1], or ``(image, label)``
+    when ``labels`` are given (one per path, names in ``classes``).
+
+    With ``decoded`` (uint8 ``(N, channels, size, size)``, see :mod:`.filecache`) an item is an
+    index and a scale; without, each access decodes its file with ``decoder``.
+    """
 
     def __init__(
         self,
         paths: list[Path],
-        transform: ImageTransform,
+        decoder: Decoder,
         labels: list[int] | None = None,
         classes: list[str] | None = None,
+        decoded: Tensor | None = None,
     ) -> None:
-        self.paths, self.transform = paths, transform
+        self.paths, self.decoder, self.decoded = paths, decoder, decoded
         self.labels, self.classes = labels, classes or []
         self.source = str(paths[0].parent) if paths else None
+        self.notes: list[str] = []  # lines the run prints under its data line
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -60,16 +67,22 @@ class FolderImages(TorchDataset[Any]):
         image = self.image(index)
         return image if self.labels is None else (image, self.labels[index])
 
-    def image(self, index: int) -> Tensor:
-        from PIL import Image, UnidentifiedImageError
+    def image(self, index: int) -> Tensor:  # -> (channels, size, size)
+        if self.decoded is not None:
+            return scale_to_unit(self.decoded[index])
+        return self.decoder(self.paths[index])
 
-        path = self.paths[index]
-        try:
-            with Image.open(path) as image:
-                x = pil_to_tensor(image)  # (1 or 3, H, W) in [0, 255]
-        except (OSError, UnidentifiedImageError) as exc:
-            raise GanzooError(f"cannot read image {path}: {exc}") from exc
-        return self.transform(x)
+    def use_cache(self, directory: str = "") -> FolderImages:
+        """Read the images from their decoded-image cache (built on first use); returns self."""
+        cache = DecodedCache(
+            self.paths, self.decoder, self.source or ".", Path(directory) if directory else None
+        )
+        self.decoded = cache.load()
+        self.notes.append(
+            f"decoded-image cache: {cache.data_file} ({megabytes(cache.nbytes)}; "
+            "data.params.cache=false to decode on every access)"
+        )
+        return self
 
 
 class Folder(Dataset):
@@ -82,13 +95,16 @@ class Folder(Dataset):
         classes: label every image with its first-level subdirectory (``ROOT/cat/x.png`` is class
             ``cat``; classes sorted by name), as torchvision's ImageFolder does. Off by default:
             folders of photos are not always classes. Every image must then sit in a class folder.
+        cache: decode every image once into a memory-mapped uint8 cache (``$GANZOO_CACHE/decoded``,
+            rebuilt when a file, the size or the channels change) instead of on every access.
+        cache_dir: where to keep that cache instead (empty: the default).
     """
 
     default_channels = 3
     default_size = 64
 
-    def __init__(self, classes: bool = False) -> None:
-        self.classes = classes
+    def __init__(self, classes: bool = False, cache: bool = True, cache_dir: str = "") -> None:
+        self.classes, self.cache, self.cache_dir = classes, cache, cache_dir
 
     def load(self, request: DataRequest) -> FolderImages:
         transform = ImageTransform.for_request(request)
@@ -101,12 +117,13 @@ class Folder(Dataset):
         if not paths:
             kinds = "/".join(sorted(s[1:] for s in IMAGE_SUFFIXES))
             raise UsageError(f"folder dataset: no images ({kinds}) found under {root}")
+        decoder = Decoder(transform)
         if not self.classes:
-            images = FolderImages(paths, transform)
+            images = FolderImages(paths, decoder)
         else:
-            images = FolderImages(paths, transform, *labels_from_folders(root, paths))
+            images = FolderImages(paths, decoder, *labels_from_folders(root, paths))
         images.source = str(root)
-        return images
+        return images.use_cache(self.cache_dir) if self.cache else images
 
 
 def labels_from_folders(root: Path, paths: list[Path]) -> tuple[list[int], list[str]]:

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import Tensor
-from torch.utils.data import Dataset as TorchDataset
 
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.interfaces import DataRequest, Dataset
 
+from .filecache import Decoder
+from .folder import FolderImages
 from .locate import download_dir, one_line, search_dirs
 from .memory import TensorImages
-from .transforms import ImageTransform, center_crop, pil_to_tensor
+from .transforms import ImageTransform
 
 #: builds a torchvision dataset from (root, download).
 Builder = Callable[[Path, bool], Any]
@@ -120,37 +120,28 @@ class SVHN(Dataset):
         )
 
 
-class CelebAImages(TorchDataset[Tensor]):
-    """torchvision's CelebA images, center-cropped to ``crop`` then resized (the DCGAN recipe)."""
-
-    def __init__(self, celeba: Any, crop: int, transform: ImageTransform) -> None:
-        self.celeba, self.crop, self.transform = celeba, crop, transform
-
-    def __len__(self) -> int:
-        return len(self.celeba)
-
-    def __getitem__(self, index: int) -> Tensor:  # -> (channels, size, size)
-        image, _ = self.celeba[index]  # PIL RGB 178x218
-        x = center_crop(pil_to_tensor(image), self.crop)  # (3, crop, crop) uint8
-        return self.transform(x)
-
-
 class CelebA(Dataset):
     """CelebA aligned faces: 162,770 train / 19,962 test RGB images, cropped and resized to 64.
 
     torchvision downloads it from Google Drive (needs ``pip install gdown``, often rate-limited):
     better put ``celeba/`` (img_align_celeba/ and the list_*.txt files) under ``--data-root``.
+
+    Args:
+        crop: the center square cut from each 178x218 image before resizing (DCGAN's recipe).
+        cache: decode every image once into a memory-mapped uint8 cache (``$GANZOO_CACHE/decoded``)
+            instead of on every access.
+        cache_dir: where to keep that cache instead (empty: the default).
     """
 
     default_channels = 3
     default_size = 64
 
-    def __init__(self, crop: int = 178) -> None:
+    def __init__(self, crop: int = 178, cache: bool = True, cache_dir: str = "") -> None:
         if crop < 1:
             raise UsageError(f"celeba: crop must be a positive number of pixels, got {crop}")
-        self.crop = crop
+        self.crop, self.cache, self.cache_dir = crop, cache, cache_dir
 
-    def load(self, request: DataRequest) -> CelebAImages:
+    def load(self, request: DataRequest) -> FolderImages:
         transform = ImageTransform.for_request(request)
         check_split("celeba", request.split, ("train", "valid", "test", "all"))
         from torchvision import datasets
@@ -162,4 +153,9 @@ class CelebA(Dataset):
 
         holds = "celeba/img_align_celeba/ and celeba/list_*.txt"
         tv = open_torchvision("celeba", "CelebA", holds, build, request)
-        return CelebAImages(tv, self.crop, transform)
+        folder = Path(tv.root) / tv.base_folder / "img_align_celeba"
+        images = FolderImages(
+            [folder / name for name in tv.filename], Decoder(transform, self.crop)
+        )
+        images.source = str(folder)
+        return images.use_cache(self.cache_dir) if self.cache else images
