@@ -111,25 +111,43 @@ def check_architecture(
             _one_step_changes_both(generator, discriminator, _BCE(), y)
 
 
-def check_loss(factory: type[Loss], **params: Any) -> None:
-    """Finite scalars; D's loss trains D only, G's loss reaches G; one step changes both nets."""
-    generator, discriminator = tiny_pair()
+def check_loss(
+    factory: type[Loss],
+    *,
+    num_classes: int = 0,
+    model_params: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> None:
+    """Finite scalars; D's loss trains D only, G's loss reaches G; one step changes both nets.
+
+    ``num_classes > 0`` checks it on labelled batches, as training runs it: the tiny DCGAN built
+    with ``model_params`` (e.g. ``{"conditional": True}``), the labels bound to D, and passed to
+    the loss's methods when they declare a ``labels`` keyword.
+    """
+    from .train.step import declared
+
+    spec = ImageSpec(1, 16, num_classes)
+    generator, discriminator = tiny_pair(spec, **(model_params or {}))
     loss = factory(**params)
     assert isinstance(loss, Loss), f"{factory.__name__} is not a ganzoo.Loss"
+    labels = torch.arange(8) % num_classes if num_classes else None  # (8,)
+    view = _Labelled(discriminator, labels)
     real = torch.rand(8, 1, 16, 16) * 2 - 1
-    fake = generator(generator.sample_latent(8))
-    d_loss = loss.discriminator_loss(discriminator, real, fake.detach())
+    fake = _generate(generator, generator.sample_latent(8), labels)
+    d_kwargs = declared(loss.discriminator_loss, labels=labels)
+    d_loss = loss.discriminator_loss(view, real, fake.detach(), **d_kwargs)
     _assert_finite_scalar(d_loss, "discriminator_loss")
     d_loss.backward()
     assert _has_grad(discriminator), "discriminator_loss gives D's weights no gradient"
     assert not _has_grad(generator), "discriminator_loss must not reach G (fake is detached)"
     discriminator.zero_grad()
-    g_loss = loss.generator_loss(discriminator, real, fake)
+    g_loss = loss.generator_loss(view, real, fake, **declared(loss.generator_loss, labels=labels))
     _assert_finite_scalar(g_loss, "generator_loss")
     g_loss.backward()
     assert _has_grad(generator), "generator_loss gives G's weights no gradient"
     _check_state(loss)
-    _one_step_changes_both(*tiny_pair(), loss)
+    y = torch.arange(4) % num_classes if num_classes else None  # (4,)
+    _one_step_changes_both(*tiny_pair(spec, **(model_params or {})), loss, y)
 
 
 def check_regularizer(
@@ -304,6 +322,8 @@ class _Labelled(Discriminator):
 def _one_step_changes_both(
     generator: Generator, discriminator: Discriminator, loss: Loss, y: Tensor | None = None
 ) -> None:
+    from .train.step import declared
+
     labels = None if y is None else y.repeat(2)  # (8,)
     size = _generate(generator, generator.sample_latent(len(y) if y is not None else 1), y).shape[
         1:
@@ -315,10 +335,11 @@ def _one_step_changes_both(
     fake = _generate(generator, generator.sample_latent(8), labels)
     view = _Labelled(discriminator, labels)
     opt_d.zero_grad()
-    loss.discriminator_loss(view, real, fake.detach()).backward()
+    d_kwargs = declared(loss.discriminator_loss, labels=labels)
+    loss.discriminator_loss(view, real, fake.detach(), **d_kwargs).backward()
     opt_d.step()
     opt_g.zero_grad()
-    loss.generator_loss(view, real, fake).backward()
+    loss.generator_loss(view, real, fake, **declared(loss.generator_loss, labels=labels)).backward()
     opt_g.step()
     n_g = len(list(generator.parameters()))
     changed_g = any(

@@ -15,7 +15,7 @@ from ganzoo.errors import GanzooError, UsageError
 from ganzoo.interfaces import DataRequest, Discriminator, ImageSpec
 from ganzoo.labels import class_index
 from ganzoo.plugins import get_host
-from ganzoo.testing import check_architecture, check_regularizer, train_tiny
+from ganzoo.testing import check_architecture, check_loss, check_regularizer, train_tiny
 from ganzoo.train.rundir import RunDir
 from ganzoo.train.step import PhaseDiscriminator, declared
 
@@ -98,6 +98,34 @@ def test_the_docstring_parameter_counts_hold():
     assert count(g1) - count(g0) == 10 * 128 * 7 * 7 + 3456
     assert count(d1) - count(d0) == 10 * 128 * 7 * 7  # projection: K F
     assert count(d2) - count(d0) == (128 * 7 * 7 + 1) * 10  # ACGAN head: (F + 1) K
+
+
+@pytest.mark.parametrize("loss", ["bce", "lsgan", "hinge"])
+def test_check_loss_runs_unchanged_losses_on_labelled_batches(loss):
+    check_loss(
+        get_host().losses.get(loss).factory, num_classes=3, model_params={"conditional": True}
+    )
+
+
+def test_check_loss_hands_labels_to_a_loss_that_declares_them():
+    seen: list[torch.Tensor] = []
+
+    class ClassMarginHinge(ganzoo.Loss):
+        """Hinge whose real margin grows with the class index: needs the labels."""
+
+        def discriminator_loss(self, discriminator, real, fake, labels):
+            seen.append(labels)
+            margin = 1.0 + labels.float() / 10  # (B,)
+            d_real, d_fake = discriminator(real), discriminator(fake)
+            return torch.relu(margin - d_real).mean() + torch.relu(1.0 + d_fake).mean()
+
+        def generator_loss(self, discriminator, real, fake, labels):
+            seen.append(labels)
+            return -discriminator(fake).mean()
+
+    check_loss(ClassMarginHinge, num_classes=3, model_params={"conditional": True})
+    # both methods, in the contract's step and in its one training step: one label per image
+    assert len(seen) == 4 and all(y.shape == (8,) and int(y.max()) == 2 for y in seen)
 
 
 def test_acgan_regularizer_meets_the_contract_and_needs_a_classifier_head():
