@@ -32,8 +32,10 @@ def train(
     """Train and return the run directory.
 
     Args:
-        config: a :class:`~ganzoo.config.RunConfig`, a config tree (``{"train": {"steps": 100}}``,
-            as a TOML file would hold it), the path of a TOML file, or None (the defaults).
+        config: a :class:`~ganzoo.config.RunConfig` (fields left at their defaults count as
+            unset, so a preset and ``train.fast`` still fill them), a config tree
+            (``{"train": {"steps": 100}}``, as a TOML file would hold it), the path of a TOML
+            file, or None (the defaults).
         assignments: ``KEY=VALUE`` strings as ``--set`` takes them (``"reg.r1.gamma=1"``).
         preset: a registered preset applied below everything else (``ganzoo list presets``).
         out: the run directory (default ``runs/<model>-<loss>-<dataset>-<time>``).
@@ -41,6 +43,7 @@ def train(
     """
     from .config import (
         RunConfig,
+        changed,
         check_resume,
         merge,
         parse_assignments,
@@ -52,8 +55,8 @@ def train(
     from .train.launch import train_worker
     from .train.rundir import RunDir
 
-    if isinstance(config, RunConfig):
-        tree: Mapping[str, Any] = config.to_dict()
+    if isinstance(config, RunConfig):  # its default values count as unset, as in a config tree
+        tree: Mapping[str, Any] = changed(config.to_dict(), RunConfig().to_dict())
     elif isinstance(config, str | Path):
         tree = read_toml(Path(config))
     else:

@@ -62,6 +62,8 @@ class TrainConfig:
     amp_dtype: str = "auto"  # auto | bfloat16 | float16 (float16 scales the losses)
     compile: bool = False  # torch.compile G and D (eager fallback with a warning)
     channels_last: bool = False  # NHWC memory format for models and batches
+    # --fast: resolve() sets amp/compile/channels_last (those no layer sets) for the device
+    fast: bool = False
     sync_bn: bool = False  # SyncBatchNorm across DDP workers (CUDA only)
     ema: bool = False  # keep an exponential moving average of G
     ema_decay: float = 0.999
@@ -190,7 +192,25 @@ def resolve(
         merged = merge(merged, layer)
     config = from_dict(RunConfig, merged, "")
     check_ranges(config)
+    if config.train.fast and not migrate_legacy(base or {}).get("train", {}).get("fast"):
+        apply_fast(config, layers)
     return config
+
+
+def apply_fast(config: RunConfig, layers: Sequence[Mapping[str, Any]]) -> None:
+    """``train.fast``: set each of amp/compile/channels_last that no layer sets to the device's
+    fastest choice (:func:`ganzoo.train.device.fast_settings`), so explicit settings win.
+
+    Runs once, when a layer turns fast on over a base without it: a resumed run's saved config
+    already holds what was resolved when it started, and keeps it (even on another machine).
+    """
+    from .train.device import FAST_KEYS, fast_settings, resolve_device  # torch: only for --fast
+
+    explicit = {key for layer in layers for key in (layer.get("train") or {})}
+    chosen = fast_settings(resolve_device(config.train.device))
+    for key in FAST_KEYS:
+        if key not in explicit:
+            setattr(config.train, key, chosen[key])
 
 
 def preset_layer(layers: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -367,16 +387,33 @@ def _drop_none(tree: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Keys a resumed run may change: how long to train, where the data lives, how to log, the device.
+# train.fast is a request: what it resolved to (train.amp, ...) is compared on its own.
 RESUMABLE_CHANGES = (
     "train.steps",
     "train.epochs",
     "train.device",
+    "train.fast",
     "data.root",
     "data.workers",
     "data.download",
     "log.",
     "out",
 )
+
+
+def changed(tree: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``tree`` that differs from ``defaults``, table by table: a
+    :class:`RunConfig` as a layer that sets only what was changed (so a preset below it and
+    ``train.fast`` still see its default-valued keys as unset)."""
+    layer: dict[str, Any] = {}
+    for key, value in tree.items():
+        default = defaults.get(key)
+        if isinstance(value, Mapping) and isinstance(default, Mapping):
+            if inner := changed(value, default):
+                layer[key] = inner
+        elif key not in defaults or value != default:
+            layer[key] = value
+    return layer
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

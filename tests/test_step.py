@@ -184,6 +184,16 @@ def test_any_torch_optimizer_by_name_with_its_own_arguments(tmp_path):
     assert opt_g.param_groups[0]["lr"] == 5e-5 and opt_d.param_groups[0]["lr"] == 1e-4  # TTUR
 
 
+@pytest.mark.parametrize("implementation", ["fused", "foreach"])
+def test_adams_implementation_is_chosen_with_optim_params(tmp_path, implementation):
+    # `--set optim.params.fused=true`: torch's fused Adam kernel (CPU and CUDA) instead of the
+    # per-tensor loop; benchmarks/profile_step.py --fused-adam measures the difference
+    trainer = run(tmp_path, "r", f"optim.params.{implementation}=true", "train.steps=1")
+    for optimizer in trainer.state.optimizers.values():
+        assert isinstance(optimizer, torch.optim.Adam)
+        assert optimizer.defaults[implementation] is True
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [

@@ -51,6 +51,7 @@ def flags_layer(**flags: Any) -> dict[str, Any]:
         "ema": ("train", "ema"),
         "compile": ("train", "compile"),
         "channels_last": ("train", "channels_last"),
+        "fast": ("train", "fast"),
         "out": ("out", None),
     }
     layer: dict[str, Any] = {}
@@ -130,6 +131,12 @@ def run(
     channels_last: bool | None = typer.Option(
         None, "--channels-last/--no-channels-last", help="NHWC memory format."
     ),
+    fast: bool | None = typer.Option(
+        None,
+        "--fast/--no-fast",
+        help="The fastest mode that keeps sample quality on this device: sets --amp, --compile, "
+        "--channels-last (those not given explicitly).",
+    ),
     workers: int | None = typer.Option(None, "--workers", help="DataLoader worker processes [0]."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run directory [runs/...]."),
     config_file: Path | None = typer.Option(None, "--config", "-c", help="A TOML config file."),
@@ -159,7 +166,7 @@ def run(
         arch=arch, loss=loss, dataset=dataset, data_root=data_root, image_size=image_size,
         channels=channels, batch_size=batch_size, steps=steps, epochs=epochs, d_steps=d_steps,
         lr=lr, lr_d=lr_d, optimizer=optimizer, reg=reg or None, aug=aug, preset=preset, seed=seed, device=device, amp=amp, ema=ema, compile=compile,
-        channels_last=channels_last, workers=workers, out=out,
+        channels_last=channels_last, fast=fast, workers=workers, out=out,
     )  # fmt: skip
     if arch is None and resume is None and config_file is None:
         raise UsageError("missing ARCH: e.g. `ganzoo run dcgan --loss lsgan` (see `ganzoo list`)")
@@ -236,6 +243,7 @@ def finished_report(summary: dict[str, Any], run_dir: RunDir, wall_seconds: floa
 
 def dry_run_report(config: RunConfig, world_size: int) -> str:
     """TOML comments after the config: every plugin parameter's value, the images, the steps."""
+    from ..train.device import fast_summary, resolve_device
     from ..train.plan import plan_run, steps_reason
 
     plan = plan_run(config, world_size)
@@ -249,6 +257,8 @@ def dry_run_report(config: RunConfig, world_size: int) -> str:
         f"optimizer: {config.optim.name}, lr G {config.optim.lr:g}, "
         f"D {config.optim.lr_d or config.optim.lr:g}, schedule {config.optim.schedule}",
     ]
+    if config.train.fast:
+        lines.append(fast_summary(config.train, resolve_device(config.train.device)))
     for component in plan.components:
         entry = component.entry
         lines.append(
@@ -288,6 +298,7 @@ def check_launch_flags(nproc_per_node: int | None, master_port: int | None) -> N
 def announce(trainer: Trainer) -> None:
     """The start banner: what trains, on what, for how long, where to."""
     from ..plugins import get_host
+    from ..train.device import fast_summary
 
     config, spec, ctx = trainer.config, trainer.components.spec, trainer.dist
     extras = [f"reg {', '.join(config.reg)}"] if config.reg else []
@@ -300,6 +311,8 @@ def announce(trainer: Trainer) -> None:
         f"{f' x {ctx.world_size} workers' if ctx else ''} -> {trainer.run_dir.root}",
         highlight=False,
     )
+    if config.train.fast:
+        error_console().print(fast_summary(config.train, trainer.device), highlight=False)
     data_line(trainer)
     if trainer.step > 0:
         error_console().print(
