@@ -59,6 +59,14 @@ class Mode:
     description: str = ""
 
 
+def fast_hand_options() -> HandOptions:
+    """The hand loop's counterpart of ``--fast`` here: compiled, bf16 where it is native."""
+    from ganzoo.train.device import cpu_has_native_bf16
+
+    bf16 = torch.cuda.is_available() or cpu_has_native_bf16()
+    return HandOptions(autocast_dtype=torch.bfloat16 if bf16 else None, compile=True)
+
+
 MODES: dict[str, Mode] = {
     m.name: m
     for m in (
@@ -97,6 +105,19 @@ MODES: dict[str, Mode] = {
             HandOptions(autocast_dtype=torch.bfloat16, compile=True),
             ("train.compile=true", "train.amp=true", "train.channels_last=true"),
             "ganzoo also channels-last; the hand loop as in compile+bf16",
+        ),
+        Mode(
+            "compile+cl",
+            HandOptions(compile=True),
+            ("train.compile=true", "train.channels_last=true"),
+            "fp32: ganzoo compiled and channels-last; the hand loop as in compile",
+        ),
+        Mode(
+            "fast",
+            fast_hand_options(),
+            ("train.fast=true",),
+            "ganzoo --fast (what it picks for this device); the hand loop compiled, with bf16 "
+            "autocast where the device has native bf16",
         ),
     )
 }

@@ -1,0 +1,50 @@
+"""The benchmark scripts still run: each once at toy sizes, as a subprocess (no figures checked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_folder_cache_benchmark_compares_every_data_path(tmp_path):
+    out = tmp_path / "folder.json"
+    done = script(
+        "folder_cache.py", "--images", "80", "--size", "16", "--mode", "eager", "--steps", "1",
+        "--rounds", "1", "--batch-size", "8", "--dir", str(tmp_path / "jpegs"), "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert [r["data"] for r in report["results"]] == [
+        "memory", "cache, 0 workers", "cache, 2 workers", "decode, 0 workers", "decode, 2 workers"
+    ]  # fmt: skip
+    assert report["cache"]["bytes"] == 80 * 3 * 16 * 16
+    assert len(list((tmp_path / "jpegs" / "images").glob("*.jpg"))) == 80
+
+
+@pytest.mark.slow
+def test_profile_step_sorts_the_step_into_categories(tmp_path):
+    out = tmp_path / "profile.json"
+    done = script(
+        "profile_step.py", "--size", "16", "--mode", "eager", "--steps", "2", "--warmup", "1",
+        "--batch-size", "8", "--data-length", "16", "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "convolution (fwd+bwd)" in done.stdout and "Python/framework overhead" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["categories_ms"] and report["step_ms_profiled"] > 0
