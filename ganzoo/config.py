@@ -61,6 +61,8 @@ class TrainConfig:
     amp: bool = False  # bf16 autocast (fp16 + grad scaling where bf16 is missing)
     amp_dtype: str = "auto"  # auto | bfloat16 | float16 (float16 scales the losses)
     compile: bool = False  # torch.compile G and D (eager fallback with a warning)
+    # torch.compile's mode: default | reduce-overhead (CUDA graphs) | max-autotune | ...
+    compile_mode: str = "default"
     channels_last: bool = False  # NHWC memory format for models and batches
     # --fast: resolve() sets amp/compile/channels_last (those no layer sets) for the device
     fast: bool = False
@@ -256,6 +258,8 @@ def migrate_legacy(tree: Mapping[str, Any]) -> dict[str, Any]:
 
 SCHEDULES = ("constant", "linear", "cosine")
 AMP_DTYPES = ("auto", "bfloat16", "float16")
+#: torch.compile's modes; reduce-overhead replays CUDA graphs (for small, launch-bound steps)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass(frozen=True)
@@ -328,6 +332,7 @@ def check_ranges(config: RunConfig) -> None:
     for key, value, choices in (
         ("optim.schedule", optim.schedule, SCHEDULES),
         ("train.amp_dtype", train.amp_dtype, AMP_DTYPES),
+        ("train.compile_mode", train.compile_mode, COMPILE_MODES),
     ):
         if value not in choices:
             raise UnknownNameError(key, value, choices)

@@ -20,6 +20,7 @@ from ganzoo.config import (
     resolve,
     resume_conflicts,
 )
+from ganzoo.errors import UsageError
 from ganzoo.train import device as device_module
 from ganzoo.train.device import fast_settings, fast_summary
 
@@ -42,7 +43,7 @@ def no_compiling(monkeypatch):
     """``train.compile`` stays on in the config, but nothing is compiled: seconds, not minutes."""
     from ganzoo.train import trainer
 
-    monkeypatch.setattr(trainer, "compile_models", lambda g, d: None)
+    monkeypatch.setattr(trainer, "compile_models", lambda g, d, mode="default": None)
 
 
 def settings(config: RunConfig) -> dict[str, bool]:
@@ -133,3 +134,16 @@ def test_the_python_api_and_bench_configs_take_fast(tmp_path, fresh_host, avx2, 
     assert {key: train[key] for key in ALL_ON} == COMPILE_ONLY
     spec = BenchSpec(["dcgan"], ["bce"], device="cpu", assignments=["train.fast=true"])
     assert settings(spec.run_config(Cell("dcgan", "bce", 0), tmp_path / "b")) == COMPILE_ONLY
+
+
+def test_compile_mode_reaches_torch_compile_and_is_checked(tmp_path, monkeypatch):
+    from ganzoo.train import compiling
+
+    modes: list[str] = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: modes.append(kw["mode"]))
+    monkeypatch.setattr(compiling.torch, "compile", lambda fn, **kw: modes.append(kw["mode"]) or fn)
+    g, d = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+    compiling.compile_models(g, d, "reduce-overhead")
+    assert modes == ["reduce-overhead", "reduce-overhead"]
+    with pytest.raises(UsageError, match="did you mean 'reduce-overhead'"):
+        resolve(parse_assignments(["train.compile_mode=reduce-overhed"]))

@@ -17,14 +17,16 @@ from ..interfaces import Discriminator
 RECOMPILE_LIMIT = 32
 
 
-def compile_models(generator: nn.Module, discriminator: nn.Module) -> None:
+def compile_models(generator: nn.Module, discriminator: nn.Module, mode: str = "default") -> None:
+    """Compile G and D (and D's ``forward_features``) in place with torch.compile's ``mode``
+    (``reduce-overhead`` records CUDA graphs; on a CPU it compiles as ``default`` does)."""
     torch._dynamo.config.recompile_limit = max(
         torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT
     )
-    generator.compile()
-    discriminator.compile()
+    generator.compile(mode=mode)
+    discriminator.compile(mode=mode)
     if isinstance(discriminator, Discriminator):
-        discriminator.forward_features = torch.compile(discriminator.forward_features)  # type: ignore[method-assign]
+        discriminator.forward_features = torch.compile(discriminator.forward_features, mode=mode)  # type: ignore[method-assign]
 
 
 class EagerDiscriminator(Discriminator):

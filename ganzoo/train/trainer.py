@@ -138,7 +138,7 @@ class Trainer:
         self.eager_d: Discriminator | None = None
         if train.compile:
             self.eager_d = copy_of_call(self.d)
-            compile_models(self.g, self.d)
+            compile_models(self.g, self.d, train.compile_mode)
         self.runner = StepRunner(
             StepParts(
                 generator=self.g,
