@@ -86,10 +86,11 @@ def weights_init(m: nn.Module) -> None:
 
 @dataclass(frozen=True)
 class HandOptions:
-    """How the hand loop runs: autocast dtype (None: fp32) and whether G and D are compiled."""
+    """How the hand loop runs: autocast dtype (None: fp32), whether G and D are compiled, and how."""
 
     autocast_dtype: torch.dtype | None = None
     compile: bool = False
+    compile_mode: str = "default"  # reduce-overhead: CUDA graphs
 
 
 class HandDCGAN:
@@ -113,7 +114,9 @@ class HandDCGAN:
         self.netD.apply(weights_init)
         self.G, self.D = self.netG, self.netD
         if options.compile:
-            self.G, self.D = torch.compile(self.netG), torch.compile(self.netD)
+            mode = options.compile_mode
+            self.G = torch.compile(self.netG, mode=mode)
+            self.D = torch.compile(self.netD, mode=mode)
         self.criterion = nn.BCEWithLogitsLoss()
         self.optimizerD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.optimizerG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))

@@ -113,6 +113,20 @@ MODES: dict[str, Mode] = {
             "fp32: ganzoo compiled and channels-last; the hand loop as in compile",
         ),
         Mode(
+            "compile+bf16+cudagraphs",
+            HandOptions(
+                autocast_dtype=torch.bfloat16, compile=True, compile_mode="reduce-overhead"
+            ),
+            (
+                "train.compile=true",
+                "train.amp=true",
+                "train.channels_last=true",
+                "train.compile_mode=reduce-overhead",
+            ),
+            "both compiled with mode=reduce-overhead (CUDA graphs; GPU only), bf16; ganzoo "
+            "channels-last",
+        ),
+        Mode(
             "fast",
             fast_hand_options(),
             ("train.fast=true",),
