@@ -154,3 +154,26 @@ def test_concurrent_runs_build_the_cache_once(tree, tmp_path):
     assert errs.count("decoding 6 images") == 1 and errs.count("waiting for another process") == 1
     assert results[0][0] == results[1][0]  # the same pixels in both
     assert len(cache_files(tmp_path)) == 1
+
+
+def test_an_unwritable_cache_folder_decodes_on_access_with_a_message(tree, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    images = load(tree, cache_dir=str(blocker))
+    err = capsys.readouterr().err
+    assert "cannot write the decoded-image cache in" in err and "data.params.cache_dir" in err
+    assert err.count("\n") == 1 and images.decoded is None and images[0].shape == (3, 8, 8)
+
+
+def test_a_run_on_a_folder_names_its_cache_and_resumes_on_it(tree, tmp_path, capsys):
+    from .test_cli import ganzoo
+    from .test_training import TINY_FLAGS
+
+    args = ["run", "dcgan", *TINY_FLAGS, "--dataset", "folder", "--data-root", str(tree)]
+    args += ["--batch-size", "2"]
+    code, _, err = ganzoo(capsys, *args, "--steps", "2", "-o", str(tmp_path / "run"))
+    assert code == 0, err
+    assert "decoding 6 images once into" in err and "data: decoded-image cache: " in err
+    code, _, err = ganzoo(capsys, *args, "--steps", "4", "--resume", str(tmp_path / "run"))
+    assert code == 0, err
+    assert "decoding" not in err and "data: decoded-image cache: " in err

@@ -12,7 +12,7 @@ from torch.utils.data import Dataset as TorchDataset
 from ganzoo.errors import UsageError
 from ganzoo.interfaces import DataRequest, Dataset
 
-from .filecache import DecodedCache, Decoder, megabytes
+from .filecache import DecodedCache, Decoder, megabytes, say
 from .transforms import ImageTransform, scale_to_unit
 
 #: file name suffixes read as images (case-insensitive); GIFs give their first frame.
@@ -77,7 +77,14 @@ class FolderImages(TorchDataset[Any]):
         cache = DecodedCache(
             self.paths, self.decoder, self.source or ".", Path(directory) if directory else None
         )
-        self.decoded = cache.load()
+        try:
+            self.decoded = cache.load()
+        except OSError as exc:  # a read-only or full disk: train anyway, decoding as it goes
+            say(
+                f"cannot write the decoded-image cache in {cache.directory} ({exc}); decoding "
+                "every image on access instead (set data.params.cache_dir to a writable folder)"
+            )
+            return self
         self.notes.append(
             f"decoded-image cache: {cache.data_file} ({megabytes(cache.nbytes)}; "
             "data.params.cache=false to decode on every access)"
