@@ -178,3 +178,13 @@ def test_a_run_on_a_folder_names_its_cache_and_resumes_on_it(tree, tmp_path, cap
     code, _, err = ganzoo(capsys, *args, "--steps", "4", "--resume", str(tmp_path / "run"))
     assert code == 0, err
     assert "decoding" not in err and "data: decoded-image cache: " in err
+
+
+def test_pickling_for_spawned_workers_sends_the_file_name_not_the_pixels(tree):
+    import pickle
+
+    images = load(tree, size=32)
+    blob = pickle.dumps(images)
+    assert len(blob) < images.decoded.numel() / 4  # the 18,432 bytes of pixels are not in it
+    again = pickle.loads(blob)
+    assert torch.equal(again.decoded, images.decoded) and torch.equal(again[5], images[5])

@@ -158,8 +158,7 @@ class DecodedCache:
                         f"the decoded-image cache {self.data_file} is damaged ({problem}); rebuilding it"
                     )
                 self.build()
-        # copy-on-write: a writable array (torch wants one) whose pages stay shared with the file
-        return torch.from_numpy(np.memmap(self.data_file, np.uint8, "c", shape=self.shape))
+        return open_decoded(self.data_file, self.shape)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -246,6 +245,12 @@ class DecodedCache:
         for path in self.directory.glob(f"{self.stem}-*"):
             if path not in (self.data_file, self.meta_file) and path.suffix in (".u8", ".json"):
                 path.unlink(missing_ok=True)
+
+
+def open_decoded(path: Path, shape: tuple[int, ...]) -> Tensor:
+    """A cache file as a uint8 tensor of ``shape``, memory-mapped copy-on-write: writable, as
+    torch wants, while its pages stay shared with the file (and between DataLoader workers)."""
+    return torch.from_numpy(np.memmap(path, np.uint8, "c", shape=shape))
 
 
 def checksum(path: Path, nbytes: int, chunk: int = 64 * 2**20) -> int:

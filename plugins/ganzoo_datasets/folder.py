@@ -12,7 +12,7 @@ from torch.utils.data import Dataset as TorchDataset
 from ganzoo.errors import UsageError
 from ganzoo.interfaces import DataRequest, Dataset
 
-from .filecache import DecodedCache, Decoder, megabytes, say
+from .filecache import DecodedCache, Decoder, megabytes, open_decoded, say
 from .transforms import ImageTransform, scale_to_unit
 
 #: file name suffixes read as images (case-insensitive); GIFs give their first frame.
@@ -56,6 +56,7 @@ class FolderImages(TorchDataset[Any]):
         decoded: Tensor | None = None,
     ) -> None:
         self.paths, self.decoder, self.decoded = paths, decoder, decoded
+        self.decoded_file: Path | None = None  # where ``decoded`` is mapped from
         self.labels, self.classes = labels, classes or []
         self.source = str(paths[0].parent) if paths else None
         self.notes: list[str] = []  # lines the run prints under its data line
@@ -72,13 +73,26 @@ class FolderImages(TorchDataset[Any]):
             return scale_to_unit(self.decoded[index])
         return self.decoder(self.paths[index])
 
+    def __getstate__(self) -> dict[str, Any]:
+        # DataLoader workers started by spawn (macOS, Windows) get the file's name, not a copy of
+        # its bytes: pickling the mapped tensor would move all of it into shared memory
+        state = dict(self.__dict__)
+        if self.decoded_file is not None:
+            state["decoded"] = tuple(self.decoded.shape)  # type: ignore[union-attr]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("decoded_file") is not None:
+            state["decoded"] = open_decoded(state["decoded_file"], state["decoded"])
+        self.__dict__.update(state)
+
     def use_cache(self, directory: str = "") -> FolderImages:
         """Read the images from their decoded-image cache (built on first use); returns self."""
         cache = DecodedCache(
             self.paths, self.decoder, self.source or ".", Path(directory) if directory else None
         )
         try:
-            self.decoded = cache.load()
+            self.decoded, self.decoded_file = cache.load(), cache.data_file
         except OSError as exc:  # a read-only or full disk: train anyway, decoding as it goes
             say(
                 f"cannot write the decoded-image cache in {cache.directory} ({exc}); decoding "
