@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=10, help="timed steps per row and round")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--fetch-batches", type=int, default=50, help="batches timed for data alone")
     p.add_argument("--workers", default="0,2", help="DataLoader workers to try, comma-separated")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "ganzoo-jpegs")
     p.add_argument("--json", type=Path, default=None)
@@ -117,6 +118,15 @@ def main(argv: list[str] | None = None) -> None:
             name: iter(batch_loader(data, EpochBatchSampler(len(data), args.batch_size, 0), w))
             for name, (data, w) in sources.items()
         }
+        # the data path alone: ms to hand the trainer one batch (after the first, which starts
+        # the workers); far steadier than the training rates, which carry the machine's noise
+        fetch_ms = {}
+        for name, it in iterators.items():
+            next(it)
+            start = time.perf_counter()
+            for _ in range(args.fetch_batches):
+                next(it)
+            fetch_ms[name] = (time.perf_counter() - start) / args.fetch_batches * 1000
         steps = {name: (lambda it=it: trainer.train_step(it)) for name, it in iterators.items()}
         for step in steps.values():  # warm-up: compiles, starts workers, fills prefetch queues
             time_steps(step, 2, trainer.device)
@@ -133,14 +143,22 @@ def main(argv: list[str] | None = None) -> None:
             "data": name,
             "img_s": statistics.median(r),
             "vs_memory": statistics.median(r) / base,
+            "paired_vs_memory": statistics.median(
+                x / m for x, m in zip(r, rates["memory"], strict=True)
+            ),
+            "fetch_ms_per_batch": fetch_ms[name],
             "rounds": r,
         }
         for name, r in rates.items()
     ]
     print(f"\n{args.size}x{args.size}, mode {args.mode}, batch {args.batch_size}:")
-    print("| data | img/s | vs memory |\n|:---|---:|---:|")
+    print("| data | training img/s | vs memory | per-round vs memory | data alone, ms/batch |")
+    print("|:---|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['data']} | {row['img_s']:.1f} | {row['vs_memory']:.3f} |")
+        print(
+            f"| {row['data']} | {row['img_s']:.1f} | {row['vs_memory']:.3f} "
+            f"| {row['paired_vs_memory']:.3f} | {row['fetch_ms_per_batch']:.1f} |"
+        )
     nbytes = cached.decoded.numel()
     print(
         f"cache: built in {build_s:.1f} s ({args.images / build_s:.0f} images/s, "

@@ -243,13 +243,15 @@ class Preset:
     ``config`` is a config tree like a TOML file's (``{"loss": {"name": "wgan-gp"},
     "train": {"d_steps": 5}, "optim": {"lr": 1e-4, "betas": [0.0, 0.9]}}``); ``--preset NAME``
     applies it above the defaults and below a config file, ``--set`` and flags. ``source`` says
-    where the settings come from (a paper, or a measurement with its figure).
+    where the settings come from (a paper, or a measurement with its figure); ``measured``, what
+    the recipe reached here and at which budget (``ganzoo list presets`` shows both).
     """
 
     config: Mapping[str, Any]
     source: str
     description: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
+    measured: str = ""
 
 
 @dataclass(frozen=True)

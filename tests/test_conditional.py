@@ -296,3 +296,12 @@ def test_eval_of_a_conditional_fashion_mnist_run_adds_intra_class_fd_and_accurac
         json.loads((run / "data.json").read_text())["classes"]
     )
     assert result["worst_class"] in result["per_class_fd"]
+
+
+def test_list_presets_shows_what_the_conditional_presets_measured(capsys):
+    code, out, err = cli(capsys, "list", "presets", "--json")
+    assert code == 0, err
+    presets = {entry["name"]: entry for entry in json.loads(out)["presets"]}
+    assert presets["cgan-pd"]["measured"].startswith("FD 6.9 ± 0.2, class accuracy 0.901")
+    assert "4,685 steps" in presets["acgan"]["measured"]
+    assert presets["lsgan"]["measured"] == ""  # not measured at that budget yet

@@ -118,7 +118,7 @@ def test_list_shows_the_examples_with_their_distribution_and_version(capsys, fre
     for dist, (_, plugin, registered) in PACKAGES.items():
         for kind, name in registered.items():
             [entry] = [e for e in listed[kind] if e["name"] == name]
-            preset_fields = {"source", "config"} if kind == "presets" else set()
+            preset_fields = {"source", "config", "measured"} if kind == "presets" else set()
             assert {k: v for k, v in entry.items() if k not in preset_fields} == {
                 "name": name,
                 "qualified_name": f"{plugin}:{name}",

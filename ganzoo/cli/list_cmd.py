@@ -27,6 +27,7 @@ def entry_row(entry: Entry, params: bool = False) -> dict[str, object]:
     row = entry.as_dict()
     if isinstance(entry.factory, Preset):  # where a preset's settings come from, and what they are
         row["source"] = entry.factory.source
+        row["measured"] = entry.factory.measured
         row["config"] = dict(entry.factory.config)
     elif params:
         row["params"] = [p.as_dict() for p in describe_params(entry.factory)]
@@ -77,7 +78,7 @@ def list_entries(
     for name, rows in found.items():
         table = Table(title=name, title_justify="left")
         columns = ["name", "plugin", "version", "description"]
-        columns += ["source"] if name == "presets" else []
+        columns += ["source", "measured"] if name == "presets" else []
         columns += ["params"] if params and name != "presets" else []
         for column in columns:
             table.add_column(column)

@@ -8,12 +8,15 @@ source.
 from ganzoo import Preset, hookimpl
 
 ADAM_DCGAN = {"name": "Adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+#: the budget the ``measured`` figures below were taken at
+BUDGET = "fashion-mnist 28x28, 5 epochs (4,685 steps) of batch 64, seeds 0-2; benchmarks/README.md section 8"
 
 PRESETS = {
     "dcgan": Preset(
         {"loss": {"name": "bce"}, "train": {"d_steps": 1}, "optim": ADAM_DCGAN},
         source="Radford et al. 2015 (DCGAN): Adam lr 2e-4, betas (0.5, 0.999), 1 D step",
         description="DCGAN with the non-saturating BCE loss, as in the paper",
+        measured=f"FD 25.2 ± 2.2 (ganzoo-fmnist, 10k vs test): {BUDGET}",
     ),
     "lsgan": Preset(
         {"loss": {"name": "lsgan", "params": {"a": 0.0, "b": 1.0, "c": 1.0}}, "optim": ADAM_DCGAN},
@@ -58,6 +61,7 @@ PRESETS = {
         source="Miyato & Koyama 2018 (cGANs with Projection Discriminator) on DCGAN, with "
         "conditional BatchNorm in G and DCGAN's Adam settings",
         description="class-conditional DCGAN: projection D, conditional BatchNorm G",
+        measured=f"FD 6.9 ± 0.2, class accuracy 0.901 ± 0.003: {BUDGET}",
     ),
     "acgan": Preset(
         {
@@ -72,6 +76,7 @@ PRESETS = {
         source="Odena et al. 2017 (ACGAN): auxiliary classifier on D, class loss weight 1 for "
         "D and G, BCE, Adam lr 2e-4, beta1 0.5",
         description="class-conditional DCGAN trained with an auxiliary classifier (ACGAN)",
+        measured=f"FD 14.3 ± 2.0, class accuracy 0.897 ± 0.038: {BUDGET}",
     ),
     "mmd": Preset(
         {"loss": {"name": "mmd"}, "optim": ADAM_DCGAN},
