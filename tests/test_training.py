@@ -292,7 +292,7 @@ def test_a_compile_failure_falls_back_to_eager_with_one_warning(tmp_path, fresh_
     def broken_backend(graph, example_inputs):
         raise RuntimeError("no compiler here")
 
-    def compile_badly(g, d):
+    def compile_badly(g, d, mode="default"):
         g.compile(backend=broken_backend)
         d.compile(backend=broken_backend)
 
