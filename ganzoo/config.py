@@ -69,6 +69,8 @@ class TrainConfig:
     sync_bn: bool = False  # SyncBatchNorm across DDP workers (CUDA only)
     ema: bool = False  # keep an exponential moving average of G
     ema_decay: float = 0.999
+    # the EMA generator's BatchNorm statistics: "recompute" them for its weights, or "copy" G's
+    ema_batchnorm: str = "recompute"
     deterministic: bool = False  # torch.use_deterministic_algorithms
 
 
@@ -116,6 +118,7 @@ class RunConfig:
     aug: AugConfig = field(default_factory=AugConfig)
     log: LogConfig = field(default_factory=LogConfig)
     preset: str | None = None  # the preset applied under everything else (provenance)
+    recipe: str | None = None  # a name for these settings in bench tables, e.g. "ttur-ema"
     out: str | None = None  # run directory; None: runs/<model>-<loss>-<dataset>-<time>
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +261,8 @@ def migrate_legacy(tree: Mapping[str, Any]) -> dict[str, Any]:
 
 SCHEDULES = ("constant", "linear", "cosine")
 AMP_DTYPES = ("auto", "bfloat16", "float16")
+#: the EMA generator's BatchNorm statistics (see ganzoo.train.ema)
+BATCHNORM_MODES = ("recompute", "copy")
 #: torch.compile's modes; reduce-overhead replays CUDA graphs (for small, launch-bound steps)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
@@ -333,6 +338,7 @@ def check_ranges(config: RunConfig) -> None:
         ("optim.schedule", optim.schedule, SCHEDULES),
         ("train.amp_dtype", train.amp_dtype, AMP_DTYPES),
         ("train.compile_mode", train.compile_mode, COMPILE_MODES),
+        ("train.ema_batchnorm", train.ema_batchnorm, BATCHNORM_MODES),
     ):
         if value not in choices:
             raise UnknownNameError(key, value, choices)

@@ -187,3 +187,48 @@ def test_a_conditional_cell_shows_its_intra_class_columns(capsys, tmp_path, fres
     assert "intra-class FD (ganzoo-fmnist)" in stdout and "worst-class FD" in stdout
     row = json.loads((tmp_path / "b" / "results.json").read_text())["variants"][0]
     assert row["fd_class_worst"]["mean"] >= row["fd_class_mean"]["mean"] > 0
+
+
+RECIPES = """
+[recipes]
+plain = []
+ttur-ema = ["optim.lr_d=4e-4", "train.ema=true"]
+"""
+
+
+def test_recipes_are_a_matrix_axis_named_in_the_tables(capsys, tmp_path, fresh_host):
+    config = tmp_path / "bench.toml"
+    config.write_text('losses = ["bce"]\n' + RECIPES)
+    out = tmp_path / "bench"
+    code, stdout, err = ganzoo(capsys, "bench", "--config", str(config), *TINY, "-o", str(out))
+    assert code == 0, err
+    assert "dcgan/bce+plain" in stdout and "dcgan/bce+ttur-ema" in stdout
+    run = out / "runs" / "dcgan--bce--ttur-ema--s0"
+    written = (run / "config.toml").read_text()
+    assert 'recipe = "ttur-ema"' in written and "lr_d = 0.0004" in written
+    results = json.loads((out / "results.json").read_text())
+    ema_run = next(r for r in results["runs"] if r["variant"] == "dcgan/bce+ttur-ema")
+    plain_run = next(r for r in results["runs"] if r["variant"] == "dcgan/bce+plain")
+    # a run that kept an EMA is scored from the EMA generator, the one it samples with
+    assert ema_run["protocol"]["ema"] is True and plain_run["protocol"]["ema"] is False
+    # --from names a run by its recipe too
+    code, stdout, err = ganzoo(
+        capsys, "bench", "--from", str(run), *TINY, "-o", str(tmp_path / "table")
+    )
+    assert code == 0, err
+    assert "dcgan/bce+ttur-ema" in stdout
+
+
+def test_a_bad_recipe_fails_before_any_cell_trains(capsys, tmp_path, fresh_host):
+    config = tmp_path / "bench.toml"
+    config.write_text('losses = ["bce"]\n[recipes]\nfine = []\nbad = ["optim.lr_d=-1"]\n')
+    code, _, err = ganzoo(
+        capsys, "bench", "--config", str(config), *TINY, "-o", str(tmp_path / "b")
+    )
+    assert code == 2 and "bench cell dcgan/bce+bad: optim.lr_d must be" in err
+    assert not (tmp_path / "b" / "runs").exists()
+    config.write_text('losses = ["bce"]\n[recipes]\nbad = "optim.lr_d=1e-4"\n')
+    code, _, err = ganzoo(
+        capsys, "bench", "--config", str(config), *TINY, "-o", str(tmp_path / "c")
+    )
+    assert code == 2 and "recipes.bad must be a list of KEY=VALUE strings" in err

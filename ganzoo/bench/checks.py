@@ -1,10 +1,10 @@
 """Everything a bench needs, checked before its first cell trains.
 
 A typo in the last loss, a bad plugin parameter or missing Inception weights must not surface
-hours into a matrix, after the cells before it have trained: each distinct (arch, loss) config
-is resolved and its components built (networks, loss, regularizers, augmentation, optimizers;
-the data is loaded, so missing data fails here too and conditional models see the classes), and
-the evaluation requests the bench will make are checked the same way.
+hours into a matrix, after the cells before it have trained: each distinct (arch, loss, recipe)
+config is resolved and its components built (networks, loss, regularizers, augmentation,
+optimizers; the data is loaded, so missing data fails here too and conditional models see the
+classes), and the evaluation requests the bench will make are checked the same way.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .spec import BenchSpec, Cell
 def check_matrix(spec: BenchSpec, out: Path) -> None:
     """Raise the first problem of any cell or of the scoring, naming the cell; train nothing."""
     seed = spec.seeds[0]  # the seed changes no name or parameter
-    for arch, loss in dict.fromkeys((c.arch, c.loss) for c in spec.cells()):
-        cell = Cell(arch, loss, seed)
+    for arch, loss, recipe in dict.fromkeys((c.arch, c.loss, c.recipe) for c in spec.cells()):
+        cell = Cell(arch, loss, seed, recipe)
         try:
             check_cell(spec, cell, out)
         except GanzooError as exc:

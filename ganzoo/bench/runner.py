@@ -58,9 +58,13 @@ def run_cell(spec: BenchSpec, bench: BenchDir, cell: Cell, say: Callable[[str], 
 
 
 def score_run(spec: BenchSpec, run_dir: RunDir) -> dict[str, Any]:
-    """Final metrics (+ Inception FID if asked) and the cheap metric-vs-step curve of one run."""
-    scores: dict[str, Any] = {"final": cached_eval(run_dir, final_request(spec))}
-    inception = inception_request(spec)
+    """Final metrics (+ Inception FID if asked) and the cheap metric-vs-step curve of one run.
+
+    A run that kept an EMA of G is scored from the EMA generator, the one it would sample with.
+    """
+    ema = load_run_config(run_dir).train.ema
+    scores: dict[str, Any] = {"final": cached_eval(run_dir, final_request(spec, ema=ema))}
+    inception = inception_request(spec, ema=ema)
     if inception is not None:
         scores["inception"] = cached_eval(run_dir, inception)
     curve = []
@@ -68,7 +72,7 @@ def score_run(spec: BenchSpec, run_dir: RunDir) -> dict[str, Any]:
         point = cached_eval(
             run_dir,
             EvalRequest(metrics=("fd",), num_samples=min(500, spec.num_samples), extractor=spec.extractor,
-                        checkpoint=checkpoint, device=spec.device, per_class=False),
+                        checkpoint=checkpoint, device=spec.device, per_class=False, ema=ema),
         )  # fmt: skip
         distance = frechet_name(point["protocol"]["extractor"])
         curve.append({"step": point["protocol"]["step"], distance: point["metrics"][distance]})
@@ -76,17 +80,18 @@ def score_run(spec: BenchSpec, run_dir: RunDir) -> dict[str, Any]:
     return scores
 
 
-def final_request(spec: BenchSpec) -> EvalRequest:
+def final_request(spec: BenchSpec, *, ema: bool = False) -> EvalRequest:
     """How every run of the bench is scored."""
     return EvalRequest(
         metrics=tuple(spec.metrics),
         num_samples=spec.num_samples,
         extractor=spec.extractor,
         device=spec.device,
+        ema=ema,
     )
 
 
-def inception_request(spec: BenchSpec) -> EvalRequest | None:
+def inception_request(spec: BenchSpec, *, ema: bool = False) -> EvalRequest | None:
     """The Inception FID of every run, where the bench asks for one."""
     if spec.inception_samples <= 0:
         return None
@@ -96,6 +101,7 @@ def inception_request(spec: BenchSpec) -> EvalRequest | None:
         extractor="inception",
         inception_weights=Path(spec.inception_weights) if spec.inception_weights else None,
         device=spec.device,
+        ema=ema,
     )
 
 
@@ -117,8 +123,11 @@ def describe_run(run_dir: RunDir) -> dict[str, Any]:
     if not run_dir.summary.exists():
         raise UsageError(f"{run_dir.root} has no summary.json: it did not finish; resume it first")
     # runs that differ by preset or regularizers are other variants, not more seeds of one
-    extras = [f"+{config.preset}"] if config.preset else []
-    extras += [f"+{name}" for name in config.reg if not config.preset]
+    if config.recipe:  # a named recipe says what it is better than any list of its parts
+        extras = [f"+{config.recipe}"]
+    else:
+        extras = [f"+{config.preset}"] if config.preset else []
+        extras += [f"+{name}" for name in config.reg if not config.preset]
     return {
         "variant": f"{config.model.name}/{config.loss.name}{''.join(extras)}",
         "seed": config.train.seed,

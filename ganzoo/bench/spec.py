@@ -1,4 +1,9 @@
-"""What a bench is: the matrix, the shared training budget and the evaluation protocol."""
+"""What a bench is: the matrix, the shared training budget and the evaluation protocol.
+
+The matrix is arch x loss x recipe x seed. A recipe is a named list of ``KEY=VALUE`` settings
+(``preset=NAME`` included) applied on top of the bench's ``--set``; its name labels the run's
+variant (``dcgan/bce+ttur``) and is written to the run's config as ``recipe``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, parse_assignments, resolve
+from ..errors import UsageError
 
 
 @dataclass
@@ -26,9 +32,18 @@ class BenchSpec:
     inception_samples: int = 0  # > 0 adds Inception FID on that many samples
     inception_weights: str | None = None
     curve_points: int = 4  # checkpoints per cell scored for the metric-vs-step curves
+    # name -> KEY=VALUE settings of that recipe; {} trains the bench's settings alone
+    recipes: dict[str, list[str]] = field(default_factory=dict)
 
     def cells(self) -> list[Cell]:
-        return [Cell(a, lo, s) for a in self.archs for lo in self.losses for s in self.seeds]
+        recipes = list(self.recipes) or [""]
+        return [
+            Cell(a, lo, s, r)
+            for a in self.archs
+            for lo in self.losses
+            for r in recipes
+            for s in self.seeds
+        ]
 
     def run_config(self, cell: Cell, out: Path) -> RunConfig:
         every = max(1, self.steps // max(1, self.curve_points))
@@ -48,6 +63,14 @@ class BenchSpec:
         if self.image_size:
             base.append(f"data.image_size={self.image_size}")
         layers = [parse_assignments(base), parse_assignments(self.assignments)]
+        if cell.recipe:
+            settings = self.recipes[cell.recipe]
+            if not isinstance(settings, list) or not all(isinstance(s, str) for s in settings):
+                raise UsageError(
+                    f"recipes.{cell.recipe} must be a list of KEY=VALUE strings, "
+                    f'e.g. ["optim.lr_d=4e-4"], got {settings!r}'
+                )
+            layers += [parse_assignments(settings), {"recipe": cell.recipe}]
         return resolve(*layers, {"out": str(out)})
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,11 +82,13 @@ class Cell:
     arch: str
     loss: str
     seed: int
+    recipe: str = ""  # a key of BenchSpec.recipes, "" for the bench's settings alone
 
     @property
     def variant(self) -> str:
-        return f"{self.arch}/{self.loss}"
+        return f"{self.arch}/{self.loss}" + (f"+{self.recipe}" if self.recipe else "")
 
     @property
     def slug(self) -> str:
-        return f"{self.arch}--{self.loss}--s{self.seed}".replace(":", "_")
+        recipe = f"--{self.recipe}" if self.recipe else ""
+        return f"{self.arch}--{self.loss}{recipe}--s{self.seed}".replace(":", "_")

@@ -2,7 +2,15 @@
 
 The decay warms up as ``min(decay, (1 + t) / (10 + t))`` so the average does not drag the early,
 fast-moving weights along for thousands of steps (a fixed 0.999 from step 0 made DCGAN samples
-worse in our measurements). BatchNorm running statistics are copied from G, not averaged.
+worse in our measurements).
+
+BatchNorm running statistics belong to the weights that produced them. ``batchnorm="copy"``
+takes G's statistics as they are; they describe G's activations, not the averaged network's, so
+a BatchNorm generator sampled in eval mode sees mismatched statistics. ``"recompute"`` (the
+default) re-estimates them for the averaged weights before every checkpoint: the EMA generator
+runs :data:`RECOMPUTE_BATCHES` batches of fresh latents in train mode and keeps the cumulative
+mean and variance (BatchNorm's ``momentum=None``), as Yazici et al. 2019 (Sec. 4) and
+``torch.optim.swa_utils.update_bn`` do for averaged weights.
 """
 
 from __future__ import annotations
@@ -12,10 +20,20 @@ import copy
 import torch
 from torch import nn
 
+from ..config import BATCHNORM_MODES
+
+#: batches of latents that re-estimate the EMA generator's BatchNorm statistics
+RECOMPUTE_BATCHES = 32
+
+_NORMS = (nn.modules.batchnorm._BatchNorm,)
+
 
 class EMA:
-    def __init__(self, model: nn.Module, decay: float) -> None:
+    def __init__(self, model: nn.Module, decay: float, batchnorm: str = "recompute") -> None:
+        if batchnorm not in BATCHNORM_MODES:
+            raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}, got {batchnorm!r}")
         self.decay = decay
+        self.batchnorm = batchnorm
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     def current_decay(self, step: int) -> float:
@@ -28,4 +46,35 @@ class EMA:
         params = [p.detach() for p in model.parameters()]
         torch._foreach_lerp_(ema_params, params, 1.0 - decay)
         for ema_buffer, buffer in zip(self.model.buffers(), model.buffers(), strict=True):
-            ema_buffer.copy_(buffer)
+            ema_buffer.copy_(buffer)  # "recompute" overwrites BatchNorm's in refresh_batchnorm
+
+    @torch.no_grad()
+    def refresh_batchnorm(self, batch_size: int, step: int) -> None:
+        """Re-estimate the EMA generator's BatchNorm statistics (``"recompute"`` only).
+
+        The latents (and labels) come from a generator seeded by ``step``, so a resumed run
+        refreshes exactly as a straight one; training's RNG streams are left alone.
+        """
+        norms = [m for m in self.model.modules() if isinstance(m, _NORMS)]
+        if self.batchnorm != "recompute" or not norms:
+            return
+        device = next(self.model.parameters()).device
+        rng = torch.Generator().manual_seed(1_000_003 + step)
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+        self.model.train()
+        try:
+            num_classes = getattr(self.model, "num_classes", 0)
+            for _ in range(RECOMPUTE_BATCHES):
+                z = self.model.sample_latent(batch_size, generator=rng).to(device)  # (B, latent)
+                if num_classes > 0:
+                    y = torch.randint(num_classes, (batch_size,), generator=rng).to(device)
+                    self.model(z, y)
+                else:
+                    self.model(z)
+        finally:
+            self.model.eval()
+            for m, momentum in zip(norms, momenta, strict=True):
+                m.momentum = momentum

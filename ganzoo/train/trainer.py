@@ -134,7 +134,7 @@ class Trainer:
             net: torch.amp.GradScaler(self.device.type, enabled=precision == torch.float16)
             for net in optimizers
         }
-        ema = EMA(self.g, train.ema_decay) if train.ema else None
+        ema = EMA(self.g, train.ema_decay, train.ema_batchnorm) if train.ema else None
         self.eager_d: Discriminator | None = None
         if train.compile:
             self.eager_d = copy_of_call(self.d)
@@ -190,6 +190,8 @@ class Trainer:
             "torch": torch.__version__,
             "plugins": provenance(self.components.entries),
         }
+        if self.ema is not None:
+            self.ema.refresh_batchnorm(self.config.train.batch_size, self.step)
         self.state.save(path or self.run_dir.last_checkpoint, self.dist)
 
     def _prune_checkpoints(self) -> None:
