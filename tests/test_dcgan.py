@@ -119,3 +119,29 @@ def test_the_fused_op_is_used_where_it_is_faster(monkeypatch):
     monkeypatch.setattr(layers, "FUSED_ON_CPU", True)
     d(torch.randn(2, 1, 16, 16))
     assert len(calls) == 2  # the input block's LeakyReLU and the BN + LeakyReLU block
+
+
+def test_spectral_norm_d_has_no_batchnorm_and_unit_spectral_norm_layers():
+    _, d = DCGAN(d_norm="spectral").build(ImageSpec(1, 28, num_classes=10))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 3 and all(nn.utils.parametrize.is_parametrized(c) for c in convs)
+    x = torch.randn(16, 1, 28, 28)
+    for _ in range(30):  # power iteration converges on the largest singular value
+        d(x)
+    d.eval()
+    for conv in convs:
+        sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
+        assert sigma.item() == pytest.approx(1.0, abs=0.05)
+    assert d(x).shape == (16,)
+
+
+def test_spectral_norm_d_with_projection_normalises_the_embedding_too():
+    _, d = DCGAN(conditional=True, d_norm="spectral").build(ImageSpec(1, 28, num_classes=10))
+    assert nn.utils.parametrize.is_parametrized(d.embed)
+    assert d(torch.randn(4, 1, 28, 28), torch.arange(4)).shape == (4,)
+
+
+def test_an_unknown_d_norm_suggests_the_closest():
+    with pytest.raises(UsageError, match="unknown d_norm 'spectal'; did you mean 'spectral'"):
+        DCGAN(d_norm="spectal")

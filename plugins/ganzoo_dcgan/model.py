@@ -50,6 +50,8 @@ from ganzoo.layers import BatchNormLeakyReLU
 
 SIZES_HELP = "28 or a power of two from 16 to 1024 (e.g. 32, 64, 128)"
 D_CONDITIONING = ("projection", "classifier")
+#: D's normalisation: the paper's BatchNorm, or spectral norm on every layer (SN-DCGAN)
+D_NORMS = ("batch", "spectral")
 
 
 def layout(size: int) -> tuple[int, int]:
@@ -162,6 +164,7 @@ class DCGANDiscriminator(Discriminator):
         negative_slope: float = 0.2,
         fused: bool = True,
         conditioning: str = "none",
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         base, n_blocks = layout(spec.size)
@@ -169,7 +172,7 @@ class DCGANDiscriminator(Discriminator):
         in_ch, width = spec.channels, ndf
         for i in range(n_blocks):  # each block: (B, c, s, s) -> (B, w, s/2, s/2)
             layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
-            if i == 0:  # no BatchNorm on the input block (paper, section 3)
+            if i == 0 or norm == "spectral":  # no BatchNorm on the input block (paper, sec. 3)
                 layers.append(LeakyReLU(negative_slope, fused, inplace=True))  # on conv's output
             else:  # BatchNorm's affine is fused into the LeakyReLU kernel when fused
                 layers.append(BatchNormLeakyReLU(width, negative_slope, fused))
@@ -184,6 +187,14 @@ class DCGANDiscriminator(Discriminator):
             nn.init.normal_(self.embed.weight, 0.0, 0.02)  # N(0, 1) would swamp psi at the start
         elif conditioning == "classifier":
             self.aux = nn.Linear(n_features, spec.num_classes)  # ACGAN's head: (B, F) -> (B, K)
+        self.norm = norm
+
+    def apply_spectral_norm(self) -> None:
+        """Divide every layer's weight by its largest singular value, estimated by one power
+        iteration per forward (Miyato et al. 2018); call after initialisation."""
+        for module in list(self.modules()):
+            if isinstance(module, nn.Conv2d | nn.Linear | nn.Embedding):
+                nn.utils.parametrizations.spectral_norm(module)
 
     def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         h = self.features(x)
@@ -215,6 +226,9 @@ class DCGAN(Architecture):
             needs labelled data.
         d_conditioning: how a conditional D uses labels: ``"projection"`` (projection
             discriminator) or ``"classifier"`` (ACGAN's auxiliary classifier; with --reg acgan).
+        d_norm: ``"batch"`` (the paper's BatchNorm in D) or ``"spectral"``: no BatchNorm, and
+            spectral normalisation on every layer of D (Miyato et al. 2018, "Spectral
+            Normalization for Generative Adversarial Networks", their "standard CNN" D).
     """
 
     def __init__(
@@ -227,9 +241,12 @@ class DCGAN(Architecture):
         fused: bool = True,
         conditional: bool = False,
         d_conditioning: str = "projection",
+        d_norm: str = "batch",
     ) -> None:
         if d_conditioning not in D_CONDITIONING:
             raise UnknownNameError("d_conditioning", d_conditioning, D_CONDITIONING)
+        if d_norm not in D_NORMS:
+            raise UnknownNameError("d_norm", d_norm, D_NORMS)
         if projection not in ("conv", "linear"):
             raise UsageError(f"unknown DCGAN projection '{projection}'; use 'conv' or 'linear'")
         for name, value in (("latent_dim", latent_dim), ("ngf", ngf), ("ndf", ndf)):
@@ -238,6 +255,7 @@ class DCGAN(Architecture):
         self.latent_dim, self.ngf, self.ndf = latent_dim, ngf, ndf
         self.projection, self.negative_slope, self.fused = projection, negative_slope, fused
         self.conditional, self.d_conditioning = conditional, d_conditioning
+        self.d_norm = d_norm
 
     def build(self, spec: ImageSpec) -> tuple[DCGANGenerator, DCGANDiscriminator]:
         if spec.channels not in (1, 3):
@@ -251,7 +269,11 @@ class DCGAN(Architecture):
             )
         conditioning = self.d_conditioning if self.conditional else "none"
         g = DCGANGenerator(spec, self.latent_dim, self.ngf, self.projection, classes)
-        d = DCGANDiscriminator(spec, self.ndf, self.negative_slope, self.fused, conditioning)
+        d = DCGANDiscriminator(
+            spec, self.ndf, self.negative_slope, self.fused, conditioning, self.d_norm
+        )
         g.apply(init_weights)
         d.apply(init_weights)
+        if self.d_norm == "spectral":
+            d.apply_spectral_norm()
         return g, d
