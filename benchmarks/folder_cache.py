@@ -17,8 +17,6 @@ build (the first epoch's extra cost) and a warm open are timed apart.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import shutil
 import statistics
 import sys
@@ -31,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_speed import MODES, ganzoo_revision, machine, time_steps  # noqa: E402
+from train_speed import MODES, machine, provenance, time_steps, write_report  # noqa: E402
 
 from ganzoo.config import parse_assignments, resolve  # noqa: E402
 from ganzoo.interfaces import DataRequest  # noqa: E402
@@ -164,19 +162,12 @@ def main(argv: list[str] | None = None) -> None:
         f"cache: built in {build_s:.1f} s ({args.images / build_s:.0f} images/s, "
         f"{nbytes / 2**20:.0f} MB), opened warm in {open_s:.2f} s"
     )
-    if args.json:
-        report = {
-            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-            "machine": info,
-            "ganzoo": ganzoo_revision(),
-            "settings": {k: str(v) for k, v in vars(args).items() if k != "json"},
-            "cache": {"build_s": build_s, "open_s": open_s, "bytes": nbytes},
-            "results": rows,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    write_report(args.json, {
+        **provenance(),
+        "settings": {k: str(v) for k, v in vars(args).items() if k != "json"},
+        "cache": {"build_s": build_s, "open_s": open_s, "bytes": nbytes},
+        "results": rows,
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

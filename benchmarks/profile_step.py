@@ -18,7 +18,6 @@ step's wall time minus all op time: Python, the autograd engine, dispatch and (o
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from torch.profiler import ProfilerActivity, profile, schedule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_speed import Mode, ganzoo_revision, ganzoo_side, machine, sync  # noqa: E402
+from train_speed import Mode, ganzoo_side, provenance, sync, write_report  # noqa: E402
 
 from ganzoo.train.device import fast_summary  # noqa: E402
 
@@ -134,9 +133,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     )
     optimizer = sum(e.cpu_time_total for e in events if e.name.startswith("Optimizer.step#"))
     return {
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-        "machine": machine(),
-        "ganzoo": ganzoo_revision(),
+        **provenance(),
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "resolved": {k: getattr(train, k) for k in ("amp", "compile", "channels_last")},
         "fast": fast_summary(train, trainer.device) if train.fast else None,
@@ -177,10 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     report = measure(args)
     print_report(report)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    write_report(args.json, report)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -337,6 +337,25 @@ def ganzoo_revision() -> dict[str, Any]:
     return info
 
 
+def provenance() -> dict[str, Any]:
+    """When, how and on what a benchmark ran: the head of every JSON report."""
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "machine": machine(),
+        "ganzoo": ganzoo_revision(),
+    }
+
+
+def write_report(path: Path | None, report: dict[str, Any]) -> None:
+    """Write ``report`` as JSON to ``path`` (``--json``), saying where; nothing without a path."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"wrote {path}")
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     """A Markdown table: medians of the rounds, the spread of the per-round ratios, both sides
     against the hand loop's fp32 eager figure of the same size (when measured), the warm-up
@@ -434,21 +453,13 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(rows)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
-    if args.json:
-        report = {
-            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-            "machine": info,
-            "ganzoo": ganzoo_revision(),
-            "settings": {
-                k: v for k, v in vars(args).items() if k not in ("json", "size_list", "mode_list")
-            },
-            "modes": {n: {**asdict(MODES[n]), "hand": repr(MODES[n].hand)} for n in args.mode_list},
-            "results": rows,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    skip = ("json", "size_list", "mode_list")
+    write_report(args.json, {
+        **provenance(),
+        "settings": {k: v for k, v in vars(args).items() if k not in skip},
+        "modes": {n: {**asdict(MODES[n]), "hand": repr(MODES[n].hand)} for n in args.mode_list},
+        "results": rows,
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -165,6 +165,14 @@ def test_an_unwritable_cache_folder_decodes_on_access_with_a_message(tree, tmp_p
     assert err.count("\n") == 1 and images.decoded is None and images[0].shape == (3, 8, 8)
 
 
+def test_an_image_removed_after_listing_is_named_not_blamed_on_the_cache(tree, capsys):
+    images = load(tree, cache=False)
+    images.paths[2].unlink()
+    with pytest.raises(GanzooError, match=r"cannot read image .*2\.png"):
+        images.use_cache()
+    assert "cannot write" not in capsys.readouterr().err
+
+
 def test_a_run_on_a_folder_names_its_cache_and_resumes_on_it(tree, tmp_path, capsys):
     from .test_cli import ganzoo
     from .test_training import TINY

@@ -142,7 +142,10 @@ class DecodedCache:
         """A hash of the settings and of every file's path, size and mtime (one stat each)."""
         h = hashlib.sha256(json.dumps(self.decoder.settings(), sort_keys=True).encode())
         for path in self.paths:
-            st = path.stat()
+            try:
+                st = path.stat()
+            except OSError as exc:  # removed or unreadable since the folder was listed
+                raise GanzooError(f"cannot read image {path}: {exc}") from exc
             h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         return h.hexdigest()
 
