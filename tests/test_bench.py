@@ -232,3 +232,16 @@ def test_a_bad_recipe_fails_before_any_cell_trains(capsys, tmp_path, fresh_host)
         capsys, "bench", "--config", str(config), *TINY, "-o", str(tmp_path / "c")
     )
     assert code == 2 and "recipes.bad must be a list of KEY=VALUE strings" in err
+
+
+def test_recipes_picks_a_subset_and_names_the_known_ones(capsys, tmp_path, fresh_host):
+    config = tmp_path / "bench.toml"
+    config.write_text('losses = ["bce"]\n' + RECIPES)
+    args = ["bench", "--config", str(config), *TINY]
+    code, stdout, err = ganzoo(capsys, *args, "--recipes", "ttur-ema", "-o", str(tmp_path / "a"))
+    assert code == 0, err
+    assert [p.name for p in (tmp_path / "a" / "runs").iterdir()] == ["dcgan--bce--ttur-ema--s0"]
+    code, _, err = ganzoo(capsys, *args, "--recipes", "tur-ema", "-o", str(tmp_path / "b"))
+    assert code == 2 and "unknown recipe 'tur-ema'; did you mean 'ttur-ema'?" in err
+    code, _, err = ganzoo(capsys, "bench", *TINY, "--recipes", "x", "-o", str(tmp_path / "c"))
+    assert code == 2 and "--recipes picks from a config's [recipes] table" in err

@@ -15,7 +15,7 @@ from ..bench.report import FIGURE, rich_table, run_row, write_outputs
 from ..bench.runner import BenchDir, describe_run, final_request, run_cell, score_run
 from ..bench.spec import BenchSpec
 from ..config import from_dict, read_toml
-from ..errors import UsageError
+from ..errors import UnknownNameError, UsageError
 from ..metrics.evaluate import check_request
 from ..train.rundir import RunDir
 from .console import console, error_console
@@ -57,6 +57,9 @@ def bench(
     curve_points: int | None = typer.Option(
         None, "--curve-points", help="Checkpoints scored per cell [4]."
     ),
+    recipes: str | None = typer.Option(
+        None, "--recipes", "-r", help="Comma list of the config's [recipes] to train [all]."
+    ),
     config_file: Path | None = typer.Option(
         None, "--config", "-c", help="A bench TOML (see benchmarks/)."
     ),
@@ -95,6 +98,8 @@ def bench(
         {**DEFAULTS, **layer, **{k: v for k, v in flags.items() if v is not None}},
         "",
     )
+    if recipes:
+        spec.recipes = pick_recipes(spec.recipes, _names(recipes))
     say = error_console().print
     if from_runs:
         if not run_dirs:
@@ -135,6 +140,16 @@ def bench(
         console().print(f"{', '.join(written)} in {root}", highlight=False)
     if FIGURE not in written:
         say(f"note: {FIGURE} skipped: matplotlib is not installed (pip install matplotlib)")
+
+
+def pick_recipes(recipes: dict[str, list[str]], names: list[str]) -> dict[str, list[str]]:
+    """The named subset of the config's recipes (lanes of one study train different ones)."""
+    if not recipes:
+        raise UsageError("--recipes picks from a config's [recipes] table, and there is none")
+    for name in names:
+        if name not in recipes:
+            raise UnknownNameError("recipe", name, list(recipes))
+    return {name: recipes[name] for name in names}
 
 
 def train_matrix(spec: BenchSpec, bench_dir: BenchDir, say: Callable[..., None]) -> None:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The quality study in lanes: each quoted argument after OUT is one lane, a space-separated list of
+# recipes of benchmarks/configs/fashion_mnist_quality.toml trained one after another with one
+# thread; lanes run side by side. Then one table over every run of OUT.
+#   bash benchmarks/quality.sh OUT "plain ema" "linear" [...]      (SEEDS=0,1,2 for other seeds)
+set -euo pipefail
+out=${1:?usage: quality.sh OUT "RECIPE ..." ["RECIPE ..." ...]}
+shift
+config=$(dirname "$0")/configs/fashion_mnist_quality.toml
+seeds=${SEEDS:-0}
+i=0
+for lane in "$@"; do
+  i=$((i + 1))
+  mkdir -p "$out"
+  OMP_NUM_THREADS=1 ganzoo bench -c "$config" --seeds "$seeds" --recipes "${lane// /,}" \
+    -o "$out/lane$i-${seeds//,/-}" > "$out/lane$i-${seeds//,/-}.log" 2>&1 &
+done
+wait
+ganzoo bench -c "$config" --from "$out"/lane*/runs/* -o "$out/table"
