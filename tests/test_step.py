@@ -125,9 +125,9 @@ def test_lazy_regularizer_runs_every_interval_and_rescales_its_optimizer(tmp_pat
     assert trainer.components.regularizers["lazy-g"].calls == 2  # steps 0 and 3
     ratio = 3 / 4  # Karras et al. 2020: lr * N/(N+1), betas ** (N/(N+1))
     group = trainer.state.optimizers["G"].param_groups[0]
-    assert group["lr"] == pytest.approx(2e-4 * ratio)
+    assert group["lr"] == pytest.approx(4e-4 * ratio)
     assert group["betas"] == pytest.approx((0.5**ratio, 0.999**ratio))
-    assert trainer.state.optimizers["D"].param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert trainer.state.optimizers["D"].param_groups[0]["lr"] == pytest.approx(4e-4)
     rows = trainer.run_dir.read_metrics()
     assert "reg_lazy-g" in rows[0]
 
@@ -216,7 +216,7 @@ def test_linear_schedule_with_warmup_reaches_zero_at_the_end_and_resumes(tmp_pat
     schedule = ("optim.schedule=linear", "optim.warmup_steps=2", "train.steps=6")
     trainer = run(tmp_path, "r", *schedule, "log.checkpoint_every=2", "log.keep_checkpoints=5")
     lrs = [r["lr_g"] for r in trainer.run_dir.read_metrics()]
-    assert lrs[0] == pytest.approx(2e-4) and lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert lrs[0] == pytest.approx(4e-4) and lrs[-1] == pytest.approx(0.0, abs=1e-12)
     # resumed from step 4 (a copy of the run), the schedule continues where it stopped
     split = tmp_path / "split"
     shutil.copytree(trainer.run_dir.root, split)
