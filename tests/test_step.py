@@ -250,6 +250,22 @@ def test_preset_sets_the_papers_settings_and_flags_still_win(capsys, fresh_host)
     assert config.optim.betas == [0.5, 0.99] and config.loss.name == "wgan"
 
 
+def test_the_default_is_the_measured_recipe_and_the_paper_is_one_preset_away(capsys, fresh_host):
+    configs = {}
+    for preset in ("", "dcgan", "dcgan-tuned"):
+        flags = ["--preset", preset] if preset else []
+        code, out, _ = cli(capsys, "run", "dcgan", *flags, "--dry-run")
+        assert code == 0
+        configs[preset] = resolve(ganzoo.config.tomllib.loads(out))
+    assert configs[""].optim.lr == configs["dcgan-tuned"].optim.lr == 4e-4
+    assert configs["dcgan"].optim.lr == 2e-4  # Radford et al.
+    for config in configs.values():
+        assert config.loss.name == "bce" and config.optim.betas == [0.5, 0.999]
+    code, out, _ = cli(capsys, "list", "presets", "--json")
+    measured = {p["name"]: p["measured"] for p in json.loads(out)["presets"]}
+    assert measured["dcgan-tuned"].startswith("FD ") and "section 12" in measured["dcgan-tuned"]
+
+
 def test_list_presets_shows_their_source(capsys, step_plugin):
     code, out, _ = cli(capsys, "list", "presets", "--json")
     presets = {p["name"]: p for p in json.loads(out)["presets"]}
