@@ -25,7 +25,18 @@ PRESETS = {
         source="ganzoo's quality study: DCGAN's recipe at twice its learning rate (4e-4 for G "
         "and D); ganzoo's defaults since that study",
         description="DCGAN + BCE at lr 4e-4, the best recipe measured at a 5-epoch budget",
-        measured=f"FD 18.5 ± 0.2 (seeds 0, 1): {STUDY}",
+        measured=f"FD 18.5 ± 0.2, precision 0.465, recall 0.729 (seeds 0-2): {STUDY}",
+    ),
+    "dcgan-lr8": Preset(
+        {
+            "loss": {"name": "bce"},
+            "train": {"d_steps": 1},
+            "optim": {**ADAM_DCGAN, "lr": 8e-4},
+        },
+        source="ganzoo's quality study: DCGAN's recipe at four times its learning rate (8e-4 "
+        "for G and D)",
+        description="DCGAN + BCE at lr 8e-4, the lowest FD measured at a 5-epoch budget",
+        measured=f"FD 14.5, precision 0.478, recall 0.757 (seed 0 only): {STUDY}",
     ),
     "dcgan": Preset(
         {"loss": {"name": "bce"}, "train": {"d_steps": 1}, "optim": ADAM_DCGAN},
