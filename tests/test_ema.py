@@ -45,7 +45,7 @@ def test_recompute_estimates_the_statistics_of_the_averaged_weights():
     g.norm.running_var.fill_(9.0)  # G's own statistics: z * 3 has variance 9
     ema.update(g, step=10**6)
     assert torch.allclose(ema.model.w, torch.full((3,), 2.0))
-    assert torch.allclose(ema.model.norm.running_var, torch.full((3,), 9.0))  # copied, stale
+    assert torch.allclose(ema.model.norm.running_var, torch.ones(3))  # not G's: recomputed below
 
     ema.refresh_batchnorm(batch_size=256, step=7)
     # z * 2 with z ~ N(0, 1): variance 4, mean 0, estimated from RECOMPUTE_BATCHES x 256 draws
@@ -73,11 +73,26 @@ def test_a_conditional_generator_gets_labels_of_every_class():
     assert seen.shape == (64 * RECOMPUTE_BATCHES,) and set(seen.tolist()) == {0, 1, 2, 3}
 
 
+def test_one_refresh_per_update():
+    ema = EMA(Shift(1.0), 0.9)
+    calls = []
+    ema.model.register_forward_hook(lambda *_: calls.append(1))
+    ema.refresh_batchnorm(16, step=1000)
+    ema.refresh_batchnorm(16, step=1000)  # the step's second checkpoint (step_N + last)
+    assert len(calls) == RECOMPUTE_BATCHES
+    ema.update(Shift(2.0), step=1001)
+    ema.refresh_batchnorm(16, step=1001)
+    assert len(calls) == 2 * RECOMPUTE_BATCHES
+
+
 def test_copy_keeps_g_statistics():
     g = Shift(1.0)
     g.norm.running_var.fill_(9.0)
     ema = EMA(g, 0.9, batchnorm="copy")
     ema.refresh_batchnorm(16, step=0)
+    assert torch.equal(ema.model.norm.running_var, g.norm.running_var)
+    g.norm.running_var.fill_(4.0)
+    ema.update(g, step=1)
     assert torch.equal(ema.model.norm.running_var, g.norm.running_var)
 
 

@@ -35,6 +35,16 @@ class EMA:
         self.decay = decay
         self.batchnorm = batchnorm
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        # buffers update() copies from G: all of them, or all but BatchNorm's when they are
+        # recomputed (a copy would be overwritten at the next refresh anyway)
+        recomputed = {
+            id(b)
+            for m in self.model.modules()
+            if isinstance(m, _NORMS) and batchnorm == "recompute"
+            for b in m.buffers(recurse=False)
+        }
+        self._copied = [i for i, b in enumerate(self.model.buffers()) if id(b) not in recomputed]
+        self._stale = True  # weights moved since the last refresh_batchnorm
 
     def current_decay(self, step: int) -> float:
         return min(self.decay, (1 + step) / (10 + step))
@@ -45,19 +55,23 @@ class EMA:
         ema_params = list(self.model.parameters())
         params = [p.detach() for p in model.parameters()]
         torch._foreach_lerp_(ema_params, params, 1.0 - decay)
-        for ema_buffer, buffer in zip(self.model.buffers(), model.buffers(), strict=True):
-            ema_buffer.copy_(buffer)  # "recompute" overwrites BatchNorm's in refresh_batchnorm
+        ema_buffers, buffers = list(self.model.buffers()), list(model.buffers())
+        for i in self._copied:
+            ema_buffers[i].copy_(buffers[i])
+        self._stale = True
 
     @torch.no_grad()
     def refresh_batchnorm(self, batch_size: int, step: int) -> None:
         """Re-estimate the EMA generator's BatchNorm statistics (``"recompute"`` only).
 
         The latents (and labels) come from a generator seeded by ``step``, so a resumed run
-        refreshes exactly as a straight one; training's RNG streams are left alone.
+        refreshes exactly as a straight one; training's RNG streams are left alone. A second
+        call before the next :meth:`update` does nothing (a checkpoint step saves twice).
         """
         norms = [m for m in self.model.modules() if isinstance(m, _NORMS)]
-        if self.batchnorm != "recompute" or not norms:
+        if self.batchnorm != "recompute" or not norms or not self._stale:
             return
+        self._stale = False
         device = next(self.model.parameters()).device
         rng = torch.Generator().manual_seed(1_000_003 + step)
         momenta = [m.momentum for m in norms]
