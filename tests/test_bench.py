@@ -225,7 +225,7 @@ def test_a_bad_recipe_fails_before_any_cell_trains(capsys, tmp_path, fresh_host)
     code, _, err = ganzoo(
         capsys, "bench", "--config", str(config), *TINY, "-o", str(tmp_path / "b")
     )
-    assert code == 2 and "bench cell dcgan/bce+bad: optim.lr_d must be" in err
+    assert code == 2 and "bench cell dcgan/bce+bad: optim.lr_d must be > 0, got -1.0" in err
     assert not (tmp_path / "b" / "runs").exists()
     config.write_text('losses = ["bce"]\n[recipes]\nbad = "optim.lr_d=1e-4"\n')
     code, _, err = ganzoo(
