@@ -22,6 +22,28 @@ def script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+def test_the_quality_study_runs_in_lanes_and_tabulates_every_recipe(tmp_path):
+    tiny = (
+        "--dataset fake --steps 2 --image-size 16 -n 32 --curve-points 2 --set model.params.ngf=8 "
+        "--set model.params.ndf=8 --set data.params.length=32 --set train.batch_size=8 "
+        "--set train.compile=false"
+    )
+    env = {**os.environ, "BENCH_ARGS": tiny, "GANZOO": f"{sys.executable} -m ganzoo"}
+    quality = [str(BENCHMARKS / "quality.sh"), str(tmp_path)]
+    done = subprocess.run(["bash", *quality, "plain", "lr4 ema"], capture_output=True, text=True,
+                          timeout=600, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = (tmp_path / "table" / "results.md").read_text()
+    for recipe in ("plain", "lr4", "ema"):
+        assert f"dcgan/bce+{recipe}" in table
+
+    failed = subprocess.run(["bash", *quality, "nonesuch"], capture_output=True, text=True,
+                            timeout=600, env=env)  # fmt: skip
+    assert failed.returncode == 1 and "lane 1 failed" in failed.stderr
+    assert "unknown recipe 'nonesuch'" in (tmp_path / "lane1-0.log").read_text()
+
+
+@pytest.mark.slow
 def test_folder_cache_benchmark_compares_every_data_path(tmp_path):
     out = tmp_path / "folder.json"
     done = script(

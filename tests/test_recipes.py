@@ -43,6 +43,7 @@ RECIPES = {
     "wgan-gp-preset": ["--preset", "wgan-gp"],
     "clip+rmsprop": ["--loss", "wgan", "--reg", "clip", "--optimizer", "RMSprop", "--lr", "5e-5"],
     "third-party": ["--loss", "bce", "--reg", "zero-gp"],
+    "spectral-norm+ema": ["--loss", "hinge", "--set", "model.params.d_norm=spectral", "--ema"],
 }
 # every piece at once, for the expensive modes (compile, DDP)
 EVERYTHING = [
@@ -80,6 +81,13 @@ def test_each_recipe_trains_under_amp_and_resumes_exactly(tmp_path, capsys, thir
     code, _, err = ganzoo(capsys, *args, "--steps", "6", "--resume", str(tmp_path / "split"))
     assert code == 0, err
     assert_identical(tmp_path / "straight", tmp_path / "split")
+
+
+def test_a_spectral_norm_discriminator_compiles(tmp_path, capsys):
+    args = ["run", "dcgan", *RECIPES["spectral-norm+ema"], *TINY_FLAGS, "--compile", "--steps", "2"]
+    code, _, err = ganzoo(capsys, *args, "-o", str(tmp_path / "run"))
+    assert code == 0, err
+    assert "torch.compile failed" not in err
 
 
 def test_everything_at_once_compiles_and_resumes(tmp_path, capsys, third_party):
