@@ -300,6 +300,7 @@ def test_a_compile_failure_falls_back_to_eager_with_one_warning(tmp_path, fresh_
     with pytest.warns(UserWarning, match="torch.compile failed .* eager mode"):
         trainer = train(tmp_path, "run", "train.steps=4", "train.compile=true")
     assert trainer.step == 4 and trainer.config.train.compile is False
+    assert "compile = false" in trainer.run_dir.config.read_text()
 
 
 def test_channels_last_trains(tmp_path, fresh_host):

@@ -217,6 +217,8 @@ class Trainer:
             uncompile_models(self.g, self.d)
             self.state.load_snapshot(snapshot)
             self.config.train.compile = False
+            if self.is_main:  # config.toml says how the run trains (and resumes): eager
+                self.run_dir.config.write_text(self.config.to_toml())
             return self.train_step(batches)
         self.compile_seconds = time.perf_counter() - started
         return result
