@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +246,30 @@ def test_recipes_picks_a_subset_and_names_the_known_ones(capsys, tmp_path, fresh
     assert code == 2 and "unknown recipe 'tur-ema'; did you mean 'ttur-ema'?" in err
     code, _, err = ganzoo(capsys, "bench", *TINY, "--recipes", "x", "-o", str(tmp_path / "c"))
     assert code == 2 and "--recipes picks from a config's [recipes] table" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config", sorted((Path(__file__).parent.parent / "benchmarks" / "configs").glob("*.toml")),
+    ids=lambda p: p.name,
+)  # fmt: skip
+def test_every_benchmark_config_builds_every_cell(config, tmp_path, fresh_host):
+    """The studies in benchmarks/configs stay runnable: each recipe and loss resolves and builds
+    (on the fake dataset, so no download is needed to check them)."""
+    from ganzoo.bench.checks import check_matrix
+    from ganzoo.bench.spec import BenchSpec
+    from ganzoo.cli.bench_cmd import DEFAULTS
+    from ganzoo.config import from_dict, read_toml
+
+    from .test_eval import SHARED_INCEPTION
+
+    layer = {**DEFAULTS, **read_toml(config), "dataset": "fake"}
+    if SHARED_INCEPTION.exists():  # the Inception FID column, offline (README of ../shared)
+        layer["inception_weights"] = str(SHARED_INCEPTION)
+    else:
+        layer["inception_samples"] = 0
+    spec = from_dict(BenchSpec, layer, "")
+    check_matrix(spec, tmp_path)
+    if "quality" in config.name:
+        spec.losses = ["lsgan", "mmd", "hinge", "wgan-gp"]  # the per-loss rows of section 12
+        check_matrix(spec, tmp_path)
