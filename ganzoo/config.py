@@ -81,7 +81,7 @@ class OptimConfig:
     name: str = "Adam"  # a torch.optim class: Adam, AdamW, RMSprop, SGD, ...
     # G's learning rate (and D's unless lr_d is set): twice DCGAN's 2e-4, which measured better at
     # a 5-epoch budget (benchmarks/README.md section 12); --preset dcgan keeps the paper's
-    lr: float = 4e-4
+    lr: float = 8e-4
     lr_d: float | None = None  # D's learning rate (TTUR, Heusel et al. 2017); None: lr
     betas: list[float] = field(
         default_factory=lambda: [0.5, 0.999]

@@ -268,4 +268,4 @@ def test_dry_run_checks_the_optimizer_like_a_run(capsys, fresh_host):
     code, _, err = ganzoo(capsys, "run", "dcgan", *FAKE_100, "--optimizer", "adamm", "--dry-run")
     assert code == 2 and "unknown optimizer (optim.name) 'adamm'; did you mean 'Adam'" in err
     code, out, _ = ganzoo(capsys, "run", "dcgan", *FAKE_100, "--lr-d", "0.001", "--dry-run")
-    assert "# optimizer: Adam, lr G 0.0004, D 0.001, schedule constant" in out.splitlines()
+    assert "# optimizer: Adam, lr G 0.0008, D 0.001, schedule constant" in out.splitlines()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import random
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -16,7 +17,7 @@ import torch
 
 import ganzoo
 from ganzoo import LogitLoss, Preset, Regularizer, hookimpl
-from ganzoo.config import parse_assignments, resolve
+from ganzoo.config import OptimConfig, parse_assignments, resolve
 from ganzoo.errors import UsageError
 from ganzoo.train import checkpoint as ckpt
 from ganzoo.train.rundir import RunDir
@@ -25,6 +26,8 @@ from ganzoo.train.trainer import Trainer
 
 from .test_cli import ganzoo as cli
 from .test_training import TINY
+
+DEFAULT_LR = OptimConfig().lr
 
 
 def run(tmp_path: Path, name: str, *settings: str, resume: bool = False, layers=()) -> Trainer:
@@ -125,9 +128,9 @@ def test_lazy_regularizer_runs_every_interval_and_rescales_its_optimizer(tmp_pat
     assert trainer.components.regularizers["lazy-g"].calls == 2  # steps 0 and 3
     ratio = 3 / 4  # Karras et al. 2020: lr * N/(N+1), betas ** (N/(N+1))
     group = trainer.state.optimizers["G"].param_groups[0]
-    assert group["lr"] == pytest.approx(4e-4 * ratio)
+    assert group["lr"] == pytest.approx(DEFAULT_LR * ratio)
     assert group["betas"] == pytest.approx((0.5**ratio, 0.999**ratio))
-    assert trainer.state.optimizers["D"].param_groups[0]["lr"] == pytest.approx(4e-4)
+    assert trainer.state.optimizers["D"].param_groups[0]["lr"] == pytest.approx(DEFAULT_LR)
     rows = trainer.run_dir.read_metrics()
     assert "reg_lazy-g" in rows[0]
 
@@ -216,7 +219,7 @@ def test_linear_schedule_with_warmup_reaches_zero_at_the_end_and_resumes(tmp_pat
     schedule = ("optim.schedule=linear", "optim.warmup_steps=2", "train.steps=6")
     trainer = run(tmp_path, "r", *schedule, "log.checkpoint_every=2", "log.keep_checkpoints=5")
     lrs = [r["lr_g"] for r in trainer.run_dir.read_metrics()]
-    assert lrs[0] == pytest.approx(4e-4) and lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert lrs[0] == pytest.approx(DEFAULT_LR) and lrs[-1] == pytest.approx(0.0, abs=1e-12)
     # resumed from step 4 (a copy of the run), the schedule continues where it stopped
     split = tmp_path / "split"
     shutil.copytree(trainer.run_dir.root, split)
@@ -257,13 +260,30 @@ def test_the_default_is_the_measured_recipe_and_the_paper_is_one_preset_away(cap
         code, out, _ = cli(capsys, "run", "dcgan", *flags, "--dry-run")
         assert code == 0
         configs[preset] = resolve(ganzoo.config.tomllib.loads(out))
-    assert configs[""].optim.lr == configs["dcgan-tuned"].optim.lr == 4e-4
+    assert configs[""].optim.lr == configs["dcgan-tuned"].optim.lr == 8e-4
     assert configs["dcgan"].optim.lr == 2e-4  # Radford et al.
     for config in configs.values():
         assert config.loss.name == "bce" and config.optim.betas == [0.5, 0.999]
     code, out, _ = cli(capsys, "list", "presets", "--json")
     measured = {p["name"]: p["measured"] for p in json.loads(out)["presets"]}
     assert measured["dcgan-tuned"].startswith("FD ") and "section 12" in measured["dcgan-tuned"]
+
+
+#: the quality study's preset of each built-in loss (benchmarks/README.md section 12)
+TUNED = {"bce": "dcgan-tuned", "hinge": "hinge-tuned", "lsgan": "lsgan-tuned", "mmd": "mmd-tuned"}
+
+
+def test_each_loss_has_a_measured_preset_at_the_study_budget(capsys, fresh_host):
+    code, out, _ = cli(capsys, "list", "presets", "--json")
+    presets = {p["name"]: p for p in json.loads(out)["presets"]}
+    for loss, name in TUNED.items():
+        preset = presets[name]
+        assert preset["config"]["loss"]["name"] == loss
+        assert preset["config"]["train"]["d_steps"] == 1  # the budget counts G steps
+        assert re.match(
+            r"FD \d+\.\d( ± \d\.\d)?, precision 0\.\d+, recall 0\.\d+", preset["measured"]
+        )
+        assert "4,685 steps" in preset["measured"] and "section 12" in preset["measured"]
 
 
 def test_list_presets_shows_their_source(capsys, step_plugin):

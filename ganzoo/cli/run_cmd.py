@@ -107,7 +107,7 @@ def run(
     steps: int | None = typer.Option(None, "--steps", help="Generator steps (wins over --epochs)."),
     epochs: float | None = typer.Option(None, "--epochs", help="Epochs over the data [5]."),
     d_steps: int | None = typer.Option(None, "--d-steps", help="D steps per G step [1]."),
-    lr: float | None = typer.Option(None, "--lr", help="Learning rate (G, and D) [4e-4]."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate (G, and D) [8e-4]."),
     lr_d: float | None = typer.Option(None, "--lr-d", help="D's learning rate (TTUR) [--lr]."),
     optimizer: str | None = typer.Option(
         None, "--optimizer", help="A torch.optim optimizer: Adam, AdamW, RMSprop, SGD [Adam]."
