@@ -270,7 +270,13 @@ def test_the_default_is_the_measured_recipe_and_the_paper_is_one_preset_away(cap
 
 
 #: the quality study's preset of each built-in loss (benchmarks/README.md section 12)
-TUNED = {"bce": "dcgan-tuned", "hinge": "hinge-tuned", "lsgan": "lsgan-tuned", "mmd": "mmd-tuned"}
+TUNED = {
+    "bce": "dcgan-tuned",
+    "hinge": "hinge-tuned",
+    "lsgan": "lsgan-tuned",
+    "mmd": "mmd-tuned",
+    "wgan-gp": "wgan-gp-tuned",
+}
 
 
 def test_each_loss_has_a_measured_preset_at_the_study_budget(capsys, fresh_host):
