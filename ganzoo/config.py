@@ -79,7 +79,7 @@ class OptimConfig:
     """Both networks' optimizers: any ``torch.optim`` class by name (DCGAN's Adam by default)."""
 
     name: str = "Adam"  # a torch.optim class: Adam, AdamW, RMSprop, SGD, ...
-    # G's learning rate (and D's unless lr_d is set): twice DCGAN's 2e-4, which measured better at
+    # G's learning rate (and D's unless lr_d is set): 4x DCGAN's 2e-4, which measured better at
     # a 5-epoch budget (benchmarks/README.md section 12); --preset dcgan keeps the paper's
     lr: float = 8e-4
     lr_d: float | None = None  # D's learning rate (TTUR, Heusel et al. 2017); None: lr
