@@ -92,12 +92,7 @@ def bench(
         "inception_weights": str(inception_weights) if inception_weights else None,
         "curve_points": curve_points,
     }  # fmt: skip
-    layer = read_toml(config_file) if config_file else {}
-    spec = from_dict(
-        BenchSpec,
-        {**DEFAULTS, **layer, **{k: v for k, v in flags.items() if v is not None}},
-        "",
-    )
+    spec = load_spec(config_file, flags)
     if recipes:
         spec.recipes = pick_recipes(spec.recipes, _names(recipes))
     say = error_console().print
@@ -140,6 +135,13 @@ def bench(
         console().print(f"{', '.join(written)} in {root}", highlight=False)
     if FIGURE not in written:
         say(f"note: {FIGURE} skipped: matplotlib is not installed (pip install matplotlib)")
+
+
+def load_spec(config_file: Path | None, flags: dict[str, object]) -> BenchSpec:
+    """The bench's settings: :data:`DEFAULTS` < the config file's keys < flags that are not None."""
+    layer = read_toml(config_file) if config_file else {}
+    given = {k: v for k, v in flags.items() if v is not None}
+    return from_dict(BenchSpec, {**DEFAULTS, **layer, **given}, "")
 
 
 def pick_recipes(recipes: dict[str, list[str]], names: list[str]) -> dict[str, list[str]]:
