@@ -28,14 +28,14 @@ def study_preset(
 ) -> Preset:
     """A recipe of the quality study: ``loss`` on DCGAN's Adam and 1 D step, at ``lr``.
 
-    ``sections`` add config sections (``reg={...}``) or keys of ``loss`` (``loss={"params":
-    ...}``); ``measured`` is the figure, to which the study's budget is appended.
+    ``sections`` add config sections (``reg={...}``) or keys of ``train``, ``optim`` and
+    ``loss`` (``train={"ema": True}``); ``measured`` is the figure, to which the study's budget
+    is appended.
     """
-    config: dict[str, dict[str, object]] = {
-        "train": {"d_steps": 1},
-        "optim": {**ADAM_DCGAN, "lr": lr, "betas": list(betas)},
-        **sections,
-    }
+    config: dict[str, dict[str, object]] = {**sections}
+    # the sections' keys add to the recipe's own, so train={"ema": True} keeps 1 D step
+    config["train"] = {"d_steps": 1, **sections.get("train", {})}
+    config["optim"] = {**ADAM_DCGAN, "lr": lr, "betas": list(betas), **sections.get("optim", {})}
     config["loss"] = {"name": loss, **sections.get("loss", {})}
     return Preset(
         config,
