@@ -292,6 +292,21 @@ def test_each_loss_has_a_measured_preset_at_the_study_budget(capsys, fresh_host)
         assert "4,685 steps" in preset["measured"] and "section 12" in preset["measured"]
 
 
+def test_a_study_preset_adds_its_sections_to_the_recipe():
+    """A recipe's extra train/optim keys join its own; they do not drop 1 D step or Adam."""
+    from ganzoo_presets import study_preset
+
+    preset = study_preset(
+        "hinge", lr=1e-3, source="s", description="d", measured="FD 1.0",
+        train={"ema": True}, optim={"lr_d": 2e-3}, reg={"r2": {"gamma": 0.1}},
+    )  # fmt: skip
+    assert preset.config["train"] == {"d_steps": 1, "ema": True}
+    assert preset.config["optim"]["name"] == "Adam" and preset.config["optim"]["lr"] == 1e-3
+    assert preset.config["optim"]["lr_d"] == 2e-3
+    assert preset.config["reg"] == {"r2": {"gamma": 0.1}}
+    assert preset.config["loss"] == {"name": "hinge"}
+
+
 def test_list_presets_shows_their_source(capsys, step_plugin):
     code, out, _ = cli(capsys, "list", "presets", "--json")
     presets = {p["name"]: p for p in json.loads(out)["presets"]}
