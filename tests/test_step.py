@@ -305,6 +305,8 @@ def test_a_study_preset_adds_its_sections_to_the_recipe():
     assert preset.config["optim"]["lr_d"] == 2e-3
     assert preset.config["reg"] == {"r2": {"gamma": 0.1}}
     assert preset.config["loss"] == {"name": "hinge"}
+    with pytest.raises(ValueError, match="pass lr and betas as arguments"):
+        study_preset("bce", lr=1e-3, source="s", description="d", measured="m", optim={"lr": 2e-3})
 
 
 def test_list_presets_shows_their_source(capsys, step_plugin):

@@ -32,6 +32,8 @@ def study_preset(
     ``loss`` (``train={"ema": True}``); ``measured`` is the figure, to which the study's budget
     is appended.
     """
+    if {"lr", "betas"} & set(sections.get("optim", {})):  # one place sets them: the arguments
+        raise ValueError(f"study_preset({loss!r}): pass lr and betas as arguments, not in optim=")
     config: dict[str, dict[str, object]] = {**sections}
     # the sections' keys add to the recipe's own, so train={"ema": True} keeps 1 D step
     config["train"] = {"d_steps": 1, **sections.get("train", {})}
