@@ -95,6 +95,26 @@ def test_from_tabulates_existing_runs_without_training(capsys, tmp_path, fresh_h
     ] == [0, 1]
 
 
+def test_from_reuses_the_scores_ganzoo_eval_already_wrote(capsys, tmp_path, fresh_host):
+    """A study scored with ``ganzoo eval`` is tabulated without evaluating its runs again, as
+    long as the stored result has the bench's protocol; any other result is not used."""
+    out = tmp_path / "bench"
+    assert ganzoo(capsys, "bench", "--loss", "bce", *TINY, "-o", str(out))[0] == 0
+    [run] = (out / "runs").iterdir()
+    (run / "eval" / "bench-cache.json").unlink()
+    evaluate = ["eval", str(run), "--extractor", "ganzoo-fmnist", "-m", "fd,kid,pr", "--json"]
+    for n, fd in ((32, 123.0), (33, 999.0)):  # the bench's sample count, and another
+        code, stdout, err = ganzoo(capsys, *evaluate, "-n", str(n))
+        assert code == 0, err
+        stored = Path(json.loads(stdout)["path"])
+        stored.write_text(json.dumps({**json.loads(stored.read_text()), "metrics": {
+            **json.loads(stored.read_text())["metrics"], "fd": fd}}))  # fmt: skip
+    code, _, err = ganzoo(capsys, "bench", "--from", str(run), *TINY, "-o", str(tmp_path / "t"))
+    assert code == 0, err
+    [variant] = json.loads((tmp_path / "t" / "results.json").read_text())["variants"]
+    assert variant["fd"]["mean"] == 123.0  # the n=32 result, read back rather than recomputed
+
+
 def test_a_bench_config_file_sets_the_matrix_and_flags_win(capsys, tmp_path, fresh_host):
     config = tmp_path / "bench.toml"
     config.write_text('losses = ["hinge"]\nseeds = [3]\nsteps = 99\n')

@@ -11,7 +11,7 @@ import tomli_w
 
 from ..config import read_toml
 from ..errors import UsageError
-from ..metrics.evaluate import EvalRequest, evaluate, frechet_name
+from ..metrics.evaluate import EvalRequest, evaluate, frechet_name, stored_result
 from ..train.loading import load_run_config
 from ..train.rundir import RunDir
 from ..train.trainer import Trainer
@@ -106,12 +106,13 @@ def inception_request(spec: BenchSpec, *, ema: bool = False) -> EvalRequest | No
 
 
 def cached_eval(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
-    """An evaluation result, reused when the same protocol was already scored for this run."""
+    """An evaluation result, reused when the same protocol was already scored for this run
+    (by an earlier bench, or by a ``ganzoo eval`` whose result is in the run's ``eval/``)."""
     key = json.dumps({k: str(v) for k, v in sorted(vars(request).items())}, sort_keys=True)
     store = run_dir.root / "eval" / "bench-cache.json"
     cache = json.loads(store.read_text()) if store.exists() else {}
     if key not in cache:
-        cache[key] = evaluate(run_dir, request)
+        cache[key] = stored_result(run_dir, request) or evaluate(run_dir, request)
         store.parent.mkdir(parents=True, exist_ok=True)
         store.write_text(json.dumps(cache, indent=2))
     return cache[key]

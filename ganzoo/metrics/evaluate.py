@@ -20,6 +20,7 @@ from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleW
 from ..cachedir import cache_root as ganzoo_cache_root
 from ..errors import UnknownNameError, UsageError
 from ..interfaces import DataRequest
+from ..train import checkpoint as ckpt
 from ..train.build import image_spec
 from ..train.device import resolve_device
 from ..train.loading import load_generator, load_run_config, run_spec
@@ -205,6 +206,48 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     result["path"] = str(out)
     log_eval(run_dir.tensorboard, result)  # next to the run's curves, when tensorboard is installed
     return result
+
+
+def stored_result(run_dir: RunDir, request: EvalRequest) -> dict[str, Any] | None:
+    """A result ``ganzoo eval`` already wrote in the run's ``eval/`` for the same protocol, or None.
+
+    The same protocol: extractor (and its weights file's name), step, raw or EMA G, samples,
+    reference split and count, seed and device, with every asked metric in it (and a
+    conditional run's per-class figures where they are asked). Anything else is evaluated anew.
+    """
+    config = load_run_config(run_dir)
+    extractor = check_request(request, config.data.name)
+    _, meta = ckpt.read_checkpoint(request.checkpoint or run_dir.last_checkpoint)
+    expected = {
+        "extractor": extractor.name,
+        "step": meta["step"],
+        "ema": request.ema,
+        "num_samples": request.num_samples,
+        "num_ref": request.num_ref or request.num_samples,
+        "ref_split": f"{config.data.name}:{request.ref_split}",
+        "seed": request.seed,
+    }
+    keys = {"fd": frechet_name(extractor.name), "fid": "fid", "pr": "precision"}
+    wanted = {keys.get(m, m) for m in request.metrics}
+    per_class = request.per_class and bool(run_dir.read_classes()) and bool({"fd", "fid"} & wanted)
+    weights = extractor.weights.name if extractor.weights else None
+    for path in sorted((run_dir.root / "eval").glob(f"{extractor.name}*.json")):
+        try:
+            result = json.loads(path.read_text())
+            protocol = result["protocol"]
+            same = all(protocol.get(k) == v for k, v in expected.items())
+            stored_weights = Path(protocol["weights"]).name if protocol.get("weights") else None
+        except (OSError, ValueError, KeyError, TypeError):  # not a result file: skip it
+            continue
+        if (
+            same
+            and stored_weights == weights
+            and result.get("device") == str(resolve_device(request.device))
+            and wanted <= set(result.get("metrics", {}))
+            and (not per_class or "per_class_fd" in result)
+        ):
+            return {**result, "path": str(path)}
+    return None
 
 
 def result_metrics(raw: dict[str, Any], extractor: str, kid_count: int) -> dict[str, float]:
