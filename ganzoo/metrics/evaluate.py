@@ -20,7 +20,6 @@ from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleW
 from ..cachedir import cache_root as ganzoo_cache_root
 from ..errors import UnknownNameError, UsageError
 from ..interfaces import DataRequest
-from ..train import checkpoint as ckpt
 from ..train.build import image_spec
 from ..train.device import resolve_device
 from ..train.loading import load_generator, load_run_config, run_spec
@@ -217,7 +216,7 @@ def stored_result(run_dir: RunDir, request: EvalRequest) -> dict[str, Any] | Non
     """
     config = load_run_config(run_dir)
     extractor = check_request(request, config.data.name)
-    _, meta = ckpt.read_checkpoint(request.checkpoint or run_dir.last_checkpoint)
+    generator, meta = load_generator(run_dir, ema=request.ema, checkpoint=request.checkpoint)
     expected = {
         "extractor": extractor.name,
         "step": meta["step"],
@@ -229,7 +228,7 @@ def stored_result(run_dir: RunDir, request: EvalRequest) -> dict[str, Any] | Non
     }
     keys = {"fd": frechet_name(extractor.name), "fid": "fid", "pr": "precision"}
     wanted = {keys.get(m, m) for m in request.metrics}
-    per_class = request.per_class and bool(run_dir.read_classes()) and bool({"fd", "fid"} & wanted)
+    per_class = request.per_class and generator.num_classes > 0 and bool({"fd", "fid"} & wanted)
     weights = extractor.weights.name if extractor.weights else None
     for path in sorted((run_dir.root / "eval").glob(f"{extractor.name}*.json")):
         try:
