@@ -158,6 +158,7 @@ def markdown(table: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
 
 
 FIGURE = "figure.png"
+GRIDS_PER_ROW = 6  # sample grids side by side in the figure
 
 
 def write_outputs(root: Path, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -201,20 +202,23 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
     except ImportError:  # a core dependency, but a broken or stripped install must not stop a bench
         return False
     variants = sorted({r["variant"] for r in rows})
-    fig = plt.figure(figsize=(3 * max(2, len(variants)), 6.5))
-    grid = fig.add_gridspec(2, len(variants), height_ratios=[1, 0.8])
+    # a study of many variants wraps its grids into rows rather than one ever wider strip
+    columns = min(GRIDS_PER_ROW, max(2, len(variants)))
+    grid_rows = -(-len(variants) // columns)
+    fig = plt.figure(figsize=(3 * columns, 3.2 * grid_rows + 3.5))
+    grid = fig.add_gridspec(grid_rows + 1, columns, height_ratios=[1] * grid_rows + [1.1])
     for i, variant in enumerate(variants):
         first = min((r for r in rows if r["variant"] == variant), key=lambda r: r["seed"])
         samples = sorted((Path(first["run"]) / "samples").glob("step_*.png"))
-        ax = fig.add_subplot(grid[0, i])
+        ax = fig.add_subplot(grid[i // columns, i % columns])
         if samples:
             ax.imshow(Image.open(samples[-1]), cmap="gray")
         ax.set_title(variant, fontsize=9)
         ax.axis("off")
-    ax = fig.add_subplot(grid[1, :])
+    ax = fig.add_subplot(grid[grid_rows, :])
     extractor = rows[0]["protocol"]["extractor"]
     distance = frechet_name(extractor)
-    for variant in variants:
+    for i, variant in enumerate(variants):
         curves = [r["curve"] for r in rows if r["variant"] == variant and r["curve"]]
         if not curves:
             continue
@@ -223,11 +227,14 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
             statistics.fmean(c[j][distance] for c in curves if j < len(c))
             for j in range(len(steps))
         ]
-        ax.plot(steps, means, marker="o", label=variant)
+        style = ("-", "--", ":")[i // 10 % 3]  # the colour cycle has 10 colours
+        ax.plot(steps, means, marker="o", linestyle=style, label=variant)
     ax.set_xlabel("step")
     ax.set_ylabel(f"{distance.upper()} ({extractor}), mean over seeds")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(
+        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )  # beside, not over, the lines
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
