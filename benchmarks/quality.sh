@@ -3,11 +3,12 @@
 # recipes of benchmarks/configs/fashion_mnist_quality.toml trained one after another with one
 # thread; lanes run side by side. Then one table over every run of OUT.
 #   bash benchmarks/quality.sh OUT "plain ema" "linear" [...]      (SEEDS=0,1,2 for other seeds)
-# BENCH_ARGS are added to every `ganzoo bench` (e.g. "--steps 100"); GANZOO is the command to call.
+# BENCH_ARGS are added to every `ganzoo bench` (e.g. "--steps 100"); GANZOO is the command to call;
+# CONFIG is another config of recipes (e.g. benchmarks/configs/fashion_mnist_quality_lsgan.toml).
 set -euo pipefail
 out=${1:?usage: quality.sh OUT "RECIPE ..." ["RECIPE ..." ...]}
 shift
-config=$(dirname "$0")/configs/fashion_mnist_quality.toml
+config=${CONFIG:-$(dirname "$0")/configs/fashion_mnist_quality.toml}
 seeds=${SEEDS:-0}
 ganzoo=${GANZOO:-ganzoo}
 read -r -a extra <<< "${BENCH_ARGS:-}"

@@ -42,6 +42,13 @@ def test_the_quality_study_runs_in_lanes_and_tabulates_every_recipe(tmp_path):
     assert failed.returncode == 1 and "lane 1 failed" in failed.stderr
     assert "unknown recipe 'nonesuch'" in (tmp_path / "lane1-0.log").read_text()
 
+    # CONFIG names another config of recipes: LSGAN's, whose cells are LSGAN's
+    lsgan = {**env, "CONFIG": str(BENCHMARKS / "configs" / "fashion_mnist_quality_lsgan.toml")}
+    done = subprocess.run(["bash", str(BENCHMARKS / "quality.sh"), str(tmp_path / "l"),
+                           "pearson-ema"], capture_output=True, text=True, timeout=600, env=lsgan)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dcgan/lsgan+pearson-ema" in (tmp_path / "l" / "table" / "results.md").read_text()
+
 
 @pytest.mark.slow
 def test_folder_cache_benchmark_compares_every_data_path(tmp_path):
