@@ -305,6 +305,9 @@ def test_a_study_preset_adds_its_sections_to_the_recipe():
     assert preset.config["optim"]["lr_d"] == 2e-3
     assert preset.config["reg"] == {"r2": {"gamma": 0.1}}
     assert preset.config["loss"] == {"name": "hinge"}
+    coded = study_preset("lsgan", lr=1e-3, source="s", description="d", measured="m",
+                         loss={"params": {"a": -1.0, "b": 1.0, "c": 0.0}})  # fmt: skip
+    assert coded.config["loss"] == {"name": "lsgan", "params": {"a": -1.0, "b": 1.0, "c": 0.0}}
     with pytest.raises(ValueError, match="pass lr and betas as arguments"):
         study_preset("bce", lr=1e-3, source="s", description="d", measured="m", optim={"lr": 2e-3})
 

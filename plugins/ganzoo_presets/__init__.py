@@ -18,6 +18,7 @@ STUDY = "fashion-mnist 28x28, 5 epochs (4,685 steps) of batch 64; benchmarks/REA
 
 def study_preset(
     loss: str,
+    /,  # so that loss={"params": ...} is a section, not this name
     *,
     lr: float,
     source: str,
@@ -66,9 +67,12 @@ PRESETS = {
     "lsgan-tuned": study_preset(
         "lsgan",
         lr=8e-4,
-        source="LSGAN (0-1-1 coding) on DCGAN's recipe at lr 8e-4",
-        description="LSGAN at lr 8e-4, the best LSGAN recipe measured at a 5-epoch budget",
-        measured="FD 27.8, precision 0.443, recall 0.690 (seed 0)",
+        loss={"params": {"a": -1.0, "b": 1.0, "c": 0.0}},
+        source="LSGAN with the paper's Pearson coding (a-b-c = -1, 1, 0) on DCGAN's recipe at "
+        "lr 8e-4",
+        description="LSGAN at lr 8e-4, Pearson coding, the best LSGAN recipe measured at a "
+        "5-epoch budget",
+        measured="FD 26.2 ± 1.7, precision 0.455, recall 0.700 (seeds 0-2)",
     ),
     "mmd-tuned": study_preset(
         "mmd",
