@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.error
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch_fidelity
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.interfaces import DataRequest
 from ganzoo.metrics import extractors, inputs
-from ganzoo.metrics.evaluate import EvalRequest, evaluate
+from ganzoo.metrics.evaluate import EvalRequest, asked_names, evaluate, stored_result
 from ganzoo.metrics.frechet import frechet_distance, frechet_distance_of, gaussian_stats
 from ganzoo.plugins import get_host
 from ganzoo.train.rundir import RunDir
@@ -198,6 +199,30 @@ def test_evaluations_never_overwrite_each_other(tiny_run, tmp_path, monkeypatch)
     ]
     assert json.loads(paths[0].read_text())["metrics"] == fd["metrics"]
     assert json.loads(paths[1].read_text())["metrics"] == pr["metrics"]
+
+
+def test_a_stored_result_is_reused_only_for_the_same_measurement(tiny_run, tmp_path, monkeypatch):
+    """What ``evaluate`` wrote answers the same request, or one asking fewer of its metrics; any
+    other seed, sample count, reference count or metric is a different measurement."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    request = EvalRequest(metrics=("fd", "pr"), num_samples=32, extractor="ganzoo-fmnist")
+    written = evaluate(tiny_run, request)
+    assert stored_result(tiny_run, request)["path"] == written["path"]
+    assert (
+        stored_result(tiny_run, replace(request, metrics=("pr",)))["metrics"] == written["metrics"]
+    )
+    for other in (
+        replace(request, seed=1),
+        replace(request, num_samples=33),
+        replace(request, num_ref=16),
+        replace(request, metrics=("fd", "kid")),
+    ):
+        assert stored_result(tiny_run, other) is None, other
+
+
+def test_asked_metrics_are_named_as_the_extractor_names_them():
+    assert asked_names(("pr", "fd"), "ganzoo-fmnist") == ["fd", "pr"]
+    assert asked_names(("fid", "fd", "kid"), "inception") == ["fid", "kid"]
 
 
 def test_kid_spread_comes_from_real_subsets_or_is_not_reported(tiny_run, tmp_path, monkeypatch):

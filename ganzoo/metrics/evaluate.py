@@ -85,6 +85,34 @@ def kid_subsets(n: int) -> tuple[int, int]:
     return (KID_SUBSETS, min(1000, n // 10)) if n >= 100 else (1, n)
 
 
+def asked_names(metrics: tuple[str, ...], extractor: str) -> list[str]:
+    """``metrics`` as a result names them, once each in METRICS order (fd is fid in Inception's)."""
+    return list(
+        dict.fromkeys(
+            frechet_name(extractor) if m in ("fd", "fid") else m for m in METRICS if m in metrics
+        )
+    )
+
+
+def comparable_protocol(
+    request: EvalRequest, dataset: str, extractor: str, step: int, num_ref: int
+) -> dict[str, Any]:
+    """The protocol fields two results must share to be the same measurement.
+
+    ``evaluate`` records them with every number; ``stored_result`` matches a stored result on
+    them (plus the weights file and device), so the two can never disagree on what "the same" is.
+    """
+    return {
+        "extractor": extractor,
+        "num_samples": request.num_samples,
+        "num_ref": num_ref,
+        "ref_split": f"{dataset}:{request.ref_split}",
+        "step": step,
+        "ema": request.ema,
+        "seed": request.seed,
+    }
+
+
 def check_request(request: EvalRequest, dataset: str) -> Extractor:
     """The extractor of ``request`` on ``dataset``, ready; its metrics, count and weights checked."""
     unknown = [m for m in request.metrics if m not in METRICS]
@@ -171,17 +199,13 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
         "metrics": metrics,
         **conditional,
         "protocol": {
-            "extractor": extractor.name,
+            **comparable_protocol(
+                request, config.data.name, extractor.name, meta["step"], len(ref)
+            ),
             "feature_layer": extractor.feature_layer,
             "resize": extractor.resize,
-            "num_samples": request.num_samples,
-            "num_ref": len(ref),
-            "ref_split": f"{config.data.name}:{request.ref_split}",
             "image_size": spec.size,
-            "step": meta["step"],
-            "ema": request.ema,
             "generator_mode": "eval",
-            "seed": request.seed,
             "weights": str(extractor.weights) if extractor.weights else None,
             **(
                 {"kid_subsets": {"count": kid_count, "size": kid_size}}
@@ -196,11 +220,7 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     stem = (
         f"{extractor.name}{'-ema' if request.ema else ''}-step{meta['step']}-n{request.num_samples}"
     )
-    asked = dict.fromkeys(
-        frechet_name(extractor.name) if m in ("fd", "fid") else m
-        for m in METRICS
-        if m in request.metrics
-    )
+    asked = asked_names(request.metrics, extractor.name)
     out = write_new(run_dir.root / "eval", f"{stem}-{'+'.join(asked)}", result)
     result["path"] = str(out)
     log_eval(run_dir.tensorboard, result)  # next to the run's curves, when tensorboard is installed
@@ -217,17 +237,11 @@ def stored_result(run_dir: RunDir, request: EvalRequest) -> dict[str, Any] | Non
     config = load_run_config(run_dir)
     extractor = check_request(request, config.data.name)
     generator, meta = load_generator(run_dir, ema=request.ema, checkpoint=request.checkpoint)
-    expected = {
-        "extractor": extractor.name,
-        "step": meta["step"],
-        "ema": request.ema,
-        "num_samples": request.num_samples,
-        "num_ref": request.num_ref or request.num_samples,
-        "ref_split": f"{config.data.name}:{request.ref_split}",
-        "seed": request.seed,
-    }
-    keys = {"fd": frechet_name(extractor.name), "fid": "fid", "pr": "precision"}
-    wanted = {keys.get(m, m) for m in request.metrics}
+    # num_ref as asked: a request past the split's size (evaluate clips it) is evaluated anew
+    num_ref = request.num_ref or request.num_samples
+    expected = comparable_protocol(request, config.data.name, extractor.name, meta["step"], num_ref)
+    # pr is stored as precision, recall and f_score
+    wanted = {"precision" if m == "pr" else m for m in asked_names(request.metrics, extractor.name)}
     per_class = request.per_class and generator.num_classes > 0 and bool({"fd", "fid"} & wanted)
     weights = extractor.weights.name if extractor.weights else None
     for path in sorted((run_dir.root / "eval").glob(f"{extractor.name}*.json")):
