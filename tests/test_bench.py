@@ -8,6 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
+from ganzoo.bench.report import COLOURS, figure, grid_layout, line_style
 
 from .test_cli import ganzoo
 
@@ -314,3 +317,24 @@ def test_the_quality_configs_header_documents_its_per_loss_rows():
     config = Path(__file__).parent.parent / "benchmarks" / "configs" / "fashion_mnist_quality.toml"
     assert (["lsgan", "mmd", "hinge"], ["lr8"]) in per_loss_commands(config)
     assert (["wgan-gp"], ["wgan-lr4"]) in per_loss_commands(config)
+
+
+def test_the_figure_wraps_many_variants_into_rows_and_tells_their_curves_apart(tmp_path):
+    """Grids go six to a row (two columns at least), and the figure grows a row per six; the
+    curves of up to 30 variants differ in colour or dash."""
+    assert [grid_layout(n) for n in (1, 2, 6, 7, 30)] == [(2, 1), (2, 1), (6, 1), (6, 2), (6, 5)]
+    assert len({(i % COLOURS, line_style(i)) for i in range(30)}) == 30
+
+    def drawn(variants: int) -> tuple[int, int]:
+        curve = [{"step": 1, "fd": 90.0}, {"step": 2, "fd": 40.0}]
+        rows = [
+            {"variant": f"v{i}", "seed": 0, "run": str(tmp_path), "curve": curve,
+             "protocol": {"extractor": "ganzoo-fmnist"}}
+            for i in range(variants)
+        ]  # fmt: skip
+        path = tmp_path / f"figure-{variants}.png"
+        assert figure(path, rows)
+        return Image.open(path).size
+
+    (six_wide, six_high), (seven_wide, seven_high) = drawn(6), drawn(7)
+    assert seven_wide == six_wide and seven_high > six_high  # a second row, not a wider strip

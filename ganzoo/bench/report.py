@@ -159,6 +159,22 @@ def markdown(table: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
 
 FIGURE = "figure.png"
 GRIDS_PER_ROW = 6  # sample grids side by side in the figure
+COLOURS = 10  # matplotlib's default colour cycle
+LINE_STYLES = ("-", "--", ":")
+
+
+def grid_layout(variants: int) -> tuple[int, int]:
+    """(columns, rows) of the figure's sample grids: a study of many variants wraps its grids
+    into rows of GRIDS_PER_ROW rather than one ever wider strip; two columns at least, so a
+    single variant's grid is not stretched across the whole width."""
+    columns = min(GRIDS_PER_ROW, max(2, variants))
+    return columns, -(-variants // columns)
+
+
+def line_style(index: int) -> str:
+    """The curve style of the ``index``-th variant: past the colour cycle, the next dash pattern,
+    so no two of up to 30 variants share colour and style."""
+    return LINE_STYLES[index // COLOURS % len(LINE_STYLES)]
 
 
 def write_outputs(root: Path, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -202,9 +218,7 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
     except ImportError:  # a core dependency, but a broken or stripped install must not stop a bench
         return False
     variants = sorted({r["variant"] for r in rows})
-    # a study of many variants wraps its grids into rows rather than one ever wider strip
-    columns = min(GRIDS_PER_ROW, max(2, len(variants)))
-    grid_rows = -(-len(variants) // columns)
+    columns, grid_rows = grid_layout(len(variants))
     fig = plt.figure(figsize=(3 * columns, 3.2 * grid_rows + 3.5))
     grid = fig.add_gridspec(grid_rows + 1, columns, height_ratios=[1] * grid_rows + [1.1])
     for i, variant in enumerate(variants):
@@ -227,8 +241,7 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
             statistics.fmean(c[j][distance] for c in curves if j < len(c))
             for j in range(len(steps))
         ]
-        style = ("-", "--", ":")[i // 10 % 3]  # the colour cycle has 10 colours
-        ax.plot(steps, means, marker="o", linestyle=style, label=variant)
+        ax.plot(steps, means, marker="o", linestyle=line_style(i), label=variant)
     ax.set_xlabel("step")
     ax.set_ylabel(f"{distance.upper()} ({extractor}), mean over seeds")
     ax.set_yscale("log")
