@@ -269,6 +269,19 @@ def test_the_default_is_the_measured_recipe_and_the_paper_is_one_preset_away(cap
     assert measured["dcgan-tuned"].startswith("FD ") and "section 12" in measured["dcgan-tuned"]
 
 
+def test_the_wide_preset_is_dcgan_tuned_with_a_wider_g_and_an_ema(capsys, fresh_host):
+    """dcgan-wide: the study's lowest FD, measured from the EMA G, at a stated step-time cost."""
+    code, out, _ = cli(capsys, "run", "dcgan", "--preset", "dcgan-wide", "--dry-run")
+    assert code == 0
+    config = resolve(ganzoo.config.tomllib.loads(out))
+    assert config.model.params["ngf"] == 128 and config.loss.name == "bce"
+    assert config.optim.lr == 8e-4 and config.train.d_steps == 1
+    assert config.train.ema and config.train.ema_decay == 0.995
+    code, out, _ = cli(capsys, "list", "presets", "--json")
+    [wide] = [p for p in json.loads(out)["presets"] if p["name"] == "dcgan-wide"]
+    assert "--ema" in wide["measured"] and "1.7x the step time" in wide["measured"]
+
+
 #: the quality study's preset of each built-in loss (benchmarks/README.md section 12)
 TUNED = {
     "bce": "dcgan-tuned",
