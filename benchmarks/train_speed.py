@@ -133,6 +133,12 @@ MODES: dict[str, Mode] = {
             "ganzoo --fast (what it picks for this device); the hand loop compiled, with bf16 "
             "autocast where the device has native bf16",
         ),
+        Mode(
+            "fast+fused-adam",
+            fast_hand_options(),
+            ("train.fast=true", "optim.params.fused=true"),
+            "as fast, with torch's fused Adam kernel (optim.params.fused=true) on the ganzoo side",
+        ),
     )
 }
 
