@@ -282,6 +282,20 @@ def test_the_wide_preset_is_dcgan_tuned_with_a_wider_g_and_an_ema(capsys, fresh_
     assert "--ema" in wide["measured"] and "1.7x the step time" in wide["measured"]
 
 
+def test_the_lsgan_preset_trains_g_at_twice_ds_rate_with_the_pearson_coding(capsys, fresh_host):
+    """lsgan-tuned: LSGAN's G learns slowly at a 5-epoch budget; G at 1.6e-3 and D at 8e-4 is
+    the recipe that brought its FD under 23 (benchmarks/README.md section 12, round 6)."""
+    code, out, _ = cli(capsys, "run", "dcgan", "--preset", "lsgan-tuned", "--dry-run")
+    assert code == 0
+    config = resolve(ganzoo.config.tomllib.loads(out))
+    assert config.loss.name == "lsgan" and config.loss.params == {"a": -1.0, "b": 1.0, "c": 0.0}
+    assert config.optim.lr == 1.6e-3 and config.optim.lr_d == 8e-4
+    assert config.train.d_steps == 1 and not config.train.ema
+    code, out, _ = cli(capsys, "run", "dcgan", "--preset", "lsgan-tuned", "--lr-d", "4e-4",
+                       "--dry-run")  # fmt: skip
+    assert resolve(ganzoo.config.tomllib.loads(out)).optim.lr_d == 4e-4  # explicit flags win
+
+
 #: the quality study's preset of each built-in loss (benchmarks/README.md section 12)
 TUNED = {
     "bce": "dcgan-tuned",

@@ -72,8 +72,9 @@ def fast_settings(device: torch.device) -> dict[str, bool]:
     - CUDA: amp (``amp_dtype`` auto: bf16 where the GPU has it, else fp16 with loss scaling),
       compile and channels-last, the usual GPU recipe.
     - CPU with native bf16 (AVX-512 BF16 or AMX): the same; amp + compile + channels-last ran
-      2.03x the hand-written fp32 loop at 64x64 (benchmarks/README.md section 1), and bf16 left
-      the Frechet distance where fp32 had it (104.0 vs 103.7, section 3).
+      1.8-2.0x the hand-written fp32 loop at 64x64 (benchmarks/README.md sections 1 and 1d). At
+      the quality study's full budget bf16 cost about 1 FD (16.1 ± 0.6 against fp32's
+      15.1 ± 0.6, section 3): the price of the speed, stated in docs/training.md.
     - CPU without native bf16 (AVX2): compile only, in fp32. oneDNN emulates bf16 there and amp
       ran ~10x slower than fp32 (section 1b); channels-last was only measured helping under
       compile + bf16 (section 1), so it stays off.
