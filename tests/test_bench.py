@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,23 @@ def test_the_figure_wraps_many_variants_into_rows_and_tells_their_curves_apart(t
 
     (six_wide, six_high), (seven_wide, seven_high) = drawn(6), drawn(7)
     assert seven_wide == six_wide and seven_high > six_high  # a second row, not a wider strip
+
+
+def test_the_figure_leaves_out_the_curve_panel_when_no_run_has_a_curve(tmp_path):
+    """Runs that kept only their last checkpoint have no FD-vs-step curve: the figure is their
+    sample grids alone, not grids above an empty, unlabelled plot."""
+
+    def height(curve: list[dict[str, float]]) -> int:
+        rows = [
+            {"variant": f"v{i}", "seed": 0, "run": str(tmp_path), "curve": curve,
+             "protocol": {"extractor": "ganzoo-fmnist"}}
+            for i in range(3)
+        ]  # fmt: skip
+        path = tmp_path / f"figure-{len(curve)}.png"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. matplotlib's "No artists with labels" legend
+            assert figure(path, rows)
+        return Image.open(path).size[1]
+
+    with_curves = height([{"step": 1, "fd": 90.0}, {"step": 2, "fd": 40.0}])
+    assert height([]) < 0.6 * with_curves  # the grids alone: about half the height

@@ -205,7 +205,8 @@ def write_outputs(root: Path, rows: list[dict[str, Any]]) -> tuple[list[dict[str
 
 
 def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
-    """Top: the last sample grid of each variant's first seed; bottom: FD (FID) vs step per variant.
+    """Top: the last sample grid of each variant's first seed; bottom: FD (FID) vs step per variant,
+    left out where no run scored a curve (runs that kept only their last checkpoint).
 
     False, and no file, where matplotlib cannot be imported.
     """
@@ -218,9 +219,11 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
     except ImportError:  # a core dependency, but a broken or stripped install must not stop a bench
         return False
     variants = sorted({r["variant"] for r in rows})
+    has_curves = any(r["curve"] for r in rows)
     columns, grid_rows = grid_layout(len(variants))
-    fig = plt.figure(figsize=(3 * columns, 3.2 * grid_rows + 3.5))
-    grid = fig.add_gridspec(grid_rows + 1, columns, height_ratios=[1] * grid_rows + [1.1])
+    fig = plt.figure(figsize=(3 * columns, 3.2 * grid_rows + (3.5 if has_curves else 0.3)))
+    heights = [1] * grid_rows + ([1.1] if has_curves else [])
+    grid = fig.add_gridspec(len(heights), columns, height_ratios=heights)
     for i, variant in enumerate(variants):
         first = min((r for r in rows if r["variant"] == variant), key=lambda r: r["seed"])
         samples = sorted((Path(first["run"]) / "samples").glob("step_*.png"))
@@ -229,7 +232,16 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
             ax.imshow(Image.open(samples[-1]), cmap="gray")
         ax.set_title(variant, fontsize=9)
         ax.axis("off")
-    ax = fig.add_subplot(grid[grid_rows, :])
+    if has_curves:
+        curve_panel(fig.add_subplot(grid[grid_rows, :]), rows, variants)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def curve_panel(ax: Any, rows: list[dict[str, Any]], variants: list[str]) -> None:
+    """FD (FID) vs step, the mean over seeds of each variant that has a curve."""
     extractor = rows[0]["protocol"]["extractor"]
     distance = frechet_name(extractor)
     for i, variant in enumerate(variants):
@@ -248,7 +260,3 @@ def figure(path: Path, rows: list[dict[str, Any]]) -> bool:
     ax.legend(
         fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0)
     )  # beside, not over, the lines
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
