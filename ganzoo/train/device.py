@@ -67,7 +67,7 @@ def slow_amp_warning(device: torch.device, dtype: torch.dtype | None) -> str | N
 
 
 def fast_settings(device: torch.device) -> dict[str, bool]:
-    """What ``--fast`` turns on for ``device``: the fastest mode that keeps sample quality.
+    """What ``--fast`` turns on for ``device``: the fastest mode measured, at a stated quality cost.
 
     - CUDA: amp (``amp_dtype`` auto: bf16 where the GPU has it, else fp16 with loss scaling),
       compile and channels-last, the usual GPU recipe.
