@@ -47,6 +47,7 @@ class DataConfig:
     channels: int | None = None  # None: the dataset's own channels
     workers: int = 0  # DataLoader worker processes
     download: bool = True
+    clusters: int = 0  # > 0: label the images by K balanced k-means clusters (conditional models)
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -307,6 +308,7 @@ RANGES: dict[str, Range] = {
     "data.image_size": AT_LEAST_1,
     "data.channels": AT_LEAST_1,
     "data.workers": AT_LEAST_0,
+    "data.clusters": AT_LEAST_0,
     "train.steps": AT_LEAST_1,
     "train.epochs": POSITIVE,
     "train.batch_size": AT_LEAST_1,

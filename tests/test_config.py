@@ -141,6 +141,7 @@ OUT_OF_RANGE = {
     "data.image_size": 0,
     "data.channels": 0,
     "data.workers": -1,
+    "data.clusters": -1,
     "train.steps": 0,
     "train.epochs": 0,
     "train.batch_size": -4,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from ganzoo_dcgan import DCGAN
-from ganzoo_dcgan.model import layout
+from ganzoo_dcgan.model import layout, minibatch_stddev
 from torch import nn
 
 from ganzoo import ImageSpec, LeakyReLU, UsageError, layers
@@ -145,3 +145,63 @@ def test_spectral_norm_d_with_projection_normalises_the_embedding_too():
 def test_an_unknown_d_norm_suggests_the_closest():
     with pytest.raises(UsageError, match="unknown d_norm 'spectal'; did you mean 'spectral'"):
         DCGAN(d_norm="spectal")
+
+
+def test_extra_layers_deepen_without_changing_shapes():
+    """dcgan.torch's ``n_extra_layers``: stride-1 3x3 conv + BatchNorm + activation at G's last
+    hidden resolution and after D's first block, ``9 w^2`` weights and a BatchNorm each."""
+    spec = ImageSpec(channels=1, size=28)
+    g0, d0 = DCGAN().build(spec)
+    g, d = DCGAN(g_extra_layers=2, d_extra_layers=1).build(spec)
+    assert n_params(g) - n_params(g0) == 2 * (9 * 64 * 64 + 2 * 64)
+    assert n_params(d) - n_params(d0) == 9 * 64 * 64 + 2 * 64
+    convs = [m for m in g.blocks if isinstance(m, nn.Conv2d)]
+    assert [(c.kernel_size, c.stride, c.in_channels) for c in convs] == [((3, 3), (1, 1), 64)] * 2
+    x = g(torch.randn(5, 100))
+    assert x.shape == (5, 1, 28, 28) and d(x).shape == (5,)
+    first = list(d.features)[:4]  # input conv, its LeakyReLU, the extra conv, its BN + LeakyReLU
+    assert isinstance(first[2], nn.Conv2d) and first[2].stride == (1, 1)
+    assert isinstance(first[3], layers.BatchNormLeakyReLU)
+
+
+def test_extra_layers_work_in_a_conditional_generator_and_a_spectral_d():
+    spec = ImageSpec(channels=1, size=32, num_classes=3)
+    g, d = DCGAN(
+        conditional=True, g_extra_layers=1, d_extra_layers=1, d_norm="spectral", ngf=8, ndf=8
+    ).build(spec)
+    y = torch.tensor([0, 1, 2, 1])
+    x = g(torch.randn(4, 100), y)
+    assert x.shape == (4, 1, 32, 32) and d(x, y).shape == (4,)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+
+
+def test_minibatch_stddev_is_the_groups_spread_broadcast_to_their_members():
+    h = torch.randn(8, 3, 2, 2)
+    out = minibatch_stddev(h, 4)  # groups: images {0, 2, 4, 6} and {1, 3, 5, 7}
+    assert out.shape == (8, 1, 2, 2)
+    for member in range(2):
+        group = h[member::2]  # (4, 3, 2, 2)
+        spread = group.var(0, unbiased=False).add(1e-8).sqrt().mean()
+        assert torch.allclose(out[member::2], spread.expand(4, 1, 2, 2), atol=1e-6)
+    # a batch the group size does not divide: the largest common divisor (here 2)
+    odd = minibatch_stddev(torch.randn(6, 3, 2, 2), 4)
+    assert odd.shape == (6, 1, 2, 2) and odd.abs().min() > 0
+
+
+def test_d_with_minibatch_stddev_sees_one_more_channel_and_reacts_to_collapse():
+    spec = ImageSpec(channels=1, size=28)
+    _, d = DCGAN(d_mbstd=4).build(spec)
+    assert d.classify.in_channels == 128 + 1
+    d.eval()
+    varied = torch.rand(8, 1, 28, 28) * 2 - 1
+    collapsed = varied[:1].expand(8, -1, -1, -1)  # eight copies of one image
+    with torch.no_grad():
+        d.classify.weight.zero_()
+        d.classify.weight[:, -1] = 1.0  # read only the std channel
+        assert d(collapsed).abs().max() < 1e-2 < d(varied).abs().min()
+
+
+def test_depth_and_group_sizes_are_range_checked():
+    for name in ("g_extra_layers", "d_extra_layers", "d_mbstd"):
+        with pytest.raises(UsageError, match=f"{name} must be from 0 to"):
+            DCGAN(**{name: -1})

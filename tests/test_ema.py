@@ -10,6 +10,7 @@ from ganzoo import Generator
 from ganzoo.errors import UsageError
 from ganzoo.train import checkpoint as ckpt
 from ganzoo.train.ema import EMA, RECOMPUTE_BATCHES
+from ganzoo.train.loading import load_generator
 
 from .test_training import tiny, train
 
@@ -111,3 +112,17 @@ def test_checkpoints_hold_recomputed_statistics(tmp_path, fresh_host):
 def test_an_unknown_mode_names_the_choices(fresh_host):
     with pytest.raises(UsageError, match="train.ema_batchnorm.*recompute"):
         tiny("train.ema_batchnorm=average")
+
+
+def test_the_raw_generator_can_be_sampled_with_recomputed_statistics(tmp_path, fresh_host):
+    """``load_generator(batchnorm="recompute")`` re-estimates the raw G's statistics exactly as
+    the EMA's are: an EMA at decay 0 holds G's weights, so both land on the same numbers."""
+    run = train(tmp_path, "run", "train.steps=4", "train.ema=true", "train.ema_decay=0").run_dir
+    saved, _ = load_generator(run)
+    recomputed, _ = load_generator(run, batchnorm="recompute")
+    ema, _ = load_generator(run, ema=True)
+    assert not recomputed.training
+    assert not torch.equal(recomputed.blocks[1].running_var, saved.blocks[1].running_var)
+    assert int(recomputed.blocks[1].num_batches_tracked) == RECOMPUTE_BATCHES
+    for mine, theirs in zip(recomputed.buffers(), ema.buffers(), strict=True):
+        assert torch.equal(mine, theirs)

@@ -216,8 +216,47 @@ def test_a_stored_result_is_reused_only_for_the_same_measurement(tiny_run, tmp_p
         replace(request, num_samples=33),
         replace(request, num_ref=16),
         replace(request, metrics=("fd", "kid")),
+        replace(request, batchnorm="recompute"),
     ):
         assert stored_result(tiny_run, other) is None, other
+
+
+def test_results_written_before_the_batchnorm_field_count_as_running_statistics(
+    tiny_run, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    request = EvalRequest(metrics=("fd",), num_samples=32, extractor="ganzoo-fmnist")
+    path = Path(evaluate(tiny_run, request)["path"])
+    old = json.loads(path.read_text())
+    del old["protocol"]["batchnorm"]  # what an older ganzoo wrote
+    path.write_text(json.dumps(old))
+    assert stored_result(tiny_run, request)["path"] == str(path)
+    assert stored_result(tiny_run, replace(request, batchnorm="recompute")) is None
+
+
+def test_eval_with_recomputed_batchnorm_is_its_own_measurement(tiny_run, tmp_path, monkeypatch):
+    """``--batchnorm recompute`` scores G with BatchNorm statistics re-estimated for its weights:
+    another number than the running statistics give, recorded as such, reproducible."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    request = EvalRequest(metrics=("fd",), num_samples=32, extractor="ganzoo-fmnist")
+    running = evaluate(tiny_run, request)
+    recomputed = evaluate(tiny_run, replace(request, batchnorm="recompute"))
+    again = evaluate(tiny_run, replace(request, batchnorm="recompute"))
+    assert recomputed["metrics"]["fd"] != pytest.approx(running["metrics"]["fd"])
+    assert again["metrics"]["fd"] == pytest.approx(recomputed["metrics"]["fd"])
+    assert running["protocol"]["batchnorm"] == "running"
+    assert recomputed["protocol"]["batchnorm"] == "recompute"
+    assert "recomputed" in recomputed["protocol"]["generator_mode"]
+    assert Path(recomputed["path"]).name == "ganzoo-fmnist-bn-step4-n32-fd.json"
+
+
+def test_an_unknown_batchnorm_mode_is_one_line_with_the_closest_name(capsys, tiny_run):
+    capsys.readouterr()  # the fixture's training lines
+    for command in ("eval", "sample"):
+        code, _, err = ganzoo(capsys, command, str(tiny_run.root), "--batchnorm", "recomputed")
+        err = err.strip()
+        assert code != 0 and "Traceback" not in err and len(err.splitlines()) == 1, err
+        assert "'recomputed'" in err and "did you mean 'recompute'" in err
 
 
 def test_asked_metrics_are_named_as_the_extractor_names_them():

@@ -114,7 +114,7 @@ def protocol_line(rows: list[dict[str, Any]]) -> str:
     p = rows[0]["protocol"]
     line = (
         f"{frechet_name(p['extractor']).upper()}/KID/PR: extractor {p['extractor']} (layer {p['feature_layer']}, {p['resize']}), "
-        f"{p['num_samples']} samples vs {p['num_ref']} images of {p['ref_split']}, G in eval mode, "
+        f"{p['num_samples']} samples vs {p['num_ref']} images of {p['ref_split']}, G in {p.get('generator_mode', 'eval')} mode, "
         f"{'EMA' if p['ema'] else 'raw'} weights, step {p['step']}"
     )
     if "inception_protocol" in rows[0]:

@@ -32,6 +32,8 @@ class BenchSpec:
     inception_samples: int = 0  # > 0 adds Inception FID on that many samples
     inception_weights: str | None = None
     curve_points: int = 4  # checkpoints per cell scored for the metric-vs-step curves
+    # "recompute": score G with its BatchNorm statistics recomputed; None: as training left them
+    batchnorm: str | None = None
     # name -> KEY=VALUE settings of that recipe; {} trains the bench's settings alone
     recipes: dict[str, list[str]] = field(default_factory=dict)
 

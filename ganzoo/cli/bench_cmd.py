@@ -57,6 +57,11 @@ def bench(
     curve_points: int | None = typer.Option(
         None, "--curve-points", help="Checkpoints scored per cell [4]."
     ),
+    batchnorm: str | None = typer.Option(
+        None,
+        "--batchnorm",
+        help="Score G with BatchNorm statistics running (as trained) or recompute [running].",
+    ),
     recipes: str | None = typer.Option(
         None, "--recipes", "-r", help="Comma list of the config's [recipes] to train [all]."
     ),
@@ -90,7 +95,7 @@ def bench(
         "metrics": _names(metrics) if metrics else None, "num_samples": num_samples,
         "extractor": extractor, "inception_samples": inception_samples,
         "inception_weights": str(inception_weights) if inception_weights else None,
-        "curve_points": curve_points,
+        "curve_points": curve_points, "batchnorm": batchnorm,
     }  # fmt: skip
     spec = load_spec(config_file, flags)
     if recipes:

@@ -43,6 +43,12 @@ def eval_run(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
     batch_size: int = typer.Option(100, "--batch-size", help="Images per extractor batch."),
     seed: int = typer.Option(0, "--seed", help="Seed of latents and of the reference subset."),
+    batchnorm: str = typer.Option(
+        "running",
+        "--batchnorm",
+        help="G's BatchNorm statistics: running (as training left them) or recompute (for the "
+        "checkpoint's weights, PreciseBN).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Score a run's generator; the result and its protocol go to RUN_DIR/eval/*.json."""
@@ -58,6 +64,7 @@ def eval_run(
         device=device,
         batch_size=batch_size,
         seed=seed,
+        batchnorm=batchnorm,
     )
     result = evaluate_with_progress(RunDir(run_dir), request)
     if as_json:
@@ -120,7 +127,8 @@ def protocol_line(result: dict[str, Any]) -> str:
     return (
         f"extractor {p['extractor']} (layer {p['feature_layer']}, {p['resize']}), "
         f"{p['num_samples']} samples vs {p['num_ref']} of {p['ref_split']}, "
-        f"{'EMA' if p['ema'] else 'raw'} G in eval mode{spread}; {result['eval_seconds']} s "
+        f"{'EMA' if p['ema'] else 'raw'} G in {p['generator_mode']} mode{spread}; "
+        f"{result['eval_seconds']} s "
         f"-> {result['path']}"
     )
 

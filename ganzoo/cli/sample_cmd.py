@@ -83,6 +83,12 @@ def sample(
         help="Images per grid row [about square; <steps> with --interpolate/--walk].",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
+    batchnorm: str = typer.Option(
+        "running",
+        "--batchnorm",
+        help="G's BatchNorm statistics: running (as training left them) or recompute (for the "
+        "checkpoint's weights, PreciseBN).",
+    ),
 ) -> None:
     """Write an image grid (or individual PNGs) from a checkpoint; G in eval mode.
 
@@ -92,7 +98,9 @@ def sample(
     grid_path = grid_output(output, RunDir(run_dir).root)
     target = resolve_device(device)
     run = RunDir(run_dir)
-    generator, meta = load_generator(run, ema=ema, checkpoint=checkpoint, device=target)
+    generator, meta = load_generator(
+        run, ema=ema, checkpoint=checkpoint, device=target, batchnorm=batchnorm
+    )
     draw = prior_draw(generator, truncation)
     classes = run.read_classes() if generator.num_classes > 0 else []
     label = class_index(class_, classes) if class_ is not None else None

@@ -20,6 +20,7 @@ from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleW
 from ..cachedir import cache_root as ganzoo_cache_root
 from ..errors import UnknownNameError, UsageError
 from ..interfaces import DataRequest
+from ..train.batchnorm import SAMPLING_MODES
 from ..train.build import image_spec
 from ..train.device import resolve_device
 from ..train.loading import load_generator, load_run_config, run_spec
@@ -34,6 +35,8 @@ from .per_class import class_metrics
 # Inception FID in any other space), where fd and fid ask for the same number.
 METRICS = ("fd", "fid", "kid", "pr", "is")
 KID_SUBSETS = 100
+#: how each --batchnorm mode samples G, as results record it
+GENERATOR_MODES = {"running": "eval", "recompute": "eval, BatchNorm statistics recomputed"}
 # torch-fidelity's result keys -> ours, in the order tables show them
 RESULT_KEYS = {
     "frechet_inception_distance": "fd",
@@ -61,6 +64,7 @@ class EvalRequest:
     batch_size: int = 100
     seed: int = 0
     per_class: bool = True  # conditional runs: intra-class FD and class accuracy (with fd/fid)
+    batchnorm: str = "running"  # or "recompute": G's BatchNorm statistics for its final weights
 
 
 def cache_root() -> Path:
@@ -110,7 +114,12 @@ def comparable_protocol(
         "step": step,
         "ema": request.ema,
         "seed": request.seed,
+        "batchnorm": request.batchnorm,
     }
+
+
+#: protocol fields results written before the field existed were measured with
+PROTOCOL_DEFAULTS = {"batchnorm": "running"}
 
 
 def check_request(request: EvalRequest, dataset: str) -> Extractor:
@@ -118,6 +127,8 @@ def check_request(request: EvalRequest, dataset: str) -> Extractor:
     unknown = [m for m in request.metrics if m not in METRICS]
     if unknown:
         raise UnknownNameError("metric", unknown[0], METRICS)
+    if request.batchnorm not in SAMPLING_MODES:
+        raise UnknownNameError("--batchnorm mode", request.batchnorm, SAMPLING_MODES)
     if request.num_samples < 10:
         raise UsageError(f"--num-samples must be >= 10, got {request.num_samples}")
     extractor = resolve_extractor(
@@ -142,7 +153,11 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     extractor = check_request(request, config.data.name)
     device = resolve_device(request.device)
     generator, meta = load_generator(
-        run_dir, ema=request.ema, checkpoint=request.checkpoint, device=device
+        run_dir,
+        ema=request.ema,
+        checkpoint=request.checkpoint,
+        device=device,
+        batchnorm=request.batchnorm,
     )
     _, dataset = image_spec(config)
     spec = run_spec(run_dir, config)
@@ -180,7 +195,9 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     metrics = result_metrics(raw, extractor.name, kid_count)
     conditional: dict[str, Any] = {}
     wants_fd = bool({"fd", "fid"} & set(request.metrics))
-    if generator.num_classes > 0 and request.per_class and wants_fd:  # intra-class FD, accuracy
+    # intra-class FD and accuracy need the data's own labels, which cluster labels are not
+    own_labels = config.data.clusters == 0
+    if generator.num_classes > 0 and request.per_class and wants_fd and own_labels:
         conditional = class_metrics(
             generator,
             reference,
@@ -205,7 +222,7 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
             "feature_layer": extractor.feature_layer,
             "resize": extractor.resize,
             "image_size": spec.size,
-            "generator_mode": "eval",
+            "generator_mode": GENERATOR_MODES[request.batchnorm],
             "weights": str(extractor.weights) if extractor.weights else None,
             **(
                 {"kid_subsets": {"count": kid_count, "size": kid_size}}
@@ -217,9 +234,8 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
         "device": str(device),
         "torch_fidelity": torch_fidelity.__version__,
     }
-    stem = (
-        f"{extractor.name}{'-ema' if request.ema else ''}-step{meta['step']}-n{request.num_samples}"
-    )
+    variant = ("-ema" if request.ema else "") + ("-bn" if request.batchnorm == "recompute" else "")
+    stem = f"{extractor.name}{variant}-step{meta['step']}-n{request.num_samples}"
     asked = asked_names(request.metrics, extractor.name)
     out = write_new(run_dir.root / "eval", f"{stem}-{'+'.join(asked)}", result)
     result["path"] = str(out)
@@ -242,13 +258,18 @@ def stored_result(run_dir: RunDir, request: EvalRequest) -> dict[str, Any] | Non
     expected = comparable_protocol(request, config.data.name, extractor.name, meta["step"], num_ref)
     # pr is stored as precision, recall and f_score
     wanted = {"precision" if m == "pr" else m for m in asked_names(request.metrics, extractor.name)}
-    per_class = request.per_class and generator.num_classes > 0 and bool({"fd", "fid"} & wanted)
+    per_class = (
+        request.per_class
+        and generator.num_classes > 0
+        and config.data.clusters == 0
+        and bool({"fd", "fid"} & wanted)
+    )
     weights = extractor.weights.name if extractor.weights else None
     for path in sorted((run_dir.root / "eval").glob(f"{extractor.name}*.json")):
         try:
             result = json.loads(path.read_text())
             protocol = result["protocol"]
-            same = all(protocol.get(k) == v for k, v in expected.items())
+            same = all(protocol.get(k, PROTOCOL_DEFAULTS.get(k)) == v for k, v in expected.items())
             stored_weights = Path(protocol["weights"]).name if protocol.get("weights") else None
         except (OSError, ValueError, KeyError, TypeError):  # not a result file: skip it
             continue

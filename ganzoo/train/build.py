@@ -23,6 +23,7 @@ from ..labels import LABELLED_DATA, class_names
 from ..params import instantiate
 from ..plugins import PluginHost, get_host
 from ..registry import Entry
+from .clusters import ClusterLabelled
 from .step import declared
 
 
@@ -61,7 +62,9 @@ def build_models(config: RunConfig, spec: ImageSpec, host: PluginHost | None = N
             f"architecture '{model_entry.qualified_name}' ({model_entry.distribution}): build() must "
             "return (ganzoo.Generator, ganzoo.Discriminator)"
         )
-    check_conditioning(generator, discriminator, spec, model_entry, config.data.name)
+    check_conditioning(
+        generator, discriminator, spec, model_entry, config.data.name, config.data.clusters
+    )
     has_head = check_output_shape(generator, discriminator, spec, model_entry)
     loss: Loss = instantiate(loss_entry, config.loss.params, "loss")
     data_entry = host.datasets.get(config.data.name)
@@ -100,10 +103,29 @@ def check_interval(reg: Regularizer, entry: Entry) -> None:
         raise UsageError(f"reg.{entry.name}.interval must be an integer >= 1, got {reg.interval!r}")
 
 
+def cluster_labelled(data: torch.utils.data.Dataset, k: int) -> ClusterLabelled:
+    n = len(data)  # type: ignore[arg-type]
+    if not 2 <= k <= n:
+        raise UsageError(f"data.clusters must be 0 (off) or from 2 to the {n} images, got {k}")
+    return ClusterLabelled(data, k)
+
+
 def check_conditioning(
-    generator: Generator, discriminator: Discriminator, spec: ImageSpec, entry: Entry, data: str
+    generator: Generator,
+    discriminator: Discriminator,
+    spec: ImageSpec,
+    entry: Entry,
+    data: str,
+    clusters: int = 0,
 ) -> None:
-    """A conditional network needs labelled data, and must take exactly the data's classes."""
+    """A conditional network needs labelled data, and must take exactly the data's classes;
+    cluster labels need a conditional network."""
+    if clusters and generator.num_classes <= 0:
+        raise UsageError(
+            f"data.clusters={clusters} labels the images for a class-conditional model, but "
+            f"architecture '{entry.qualified_name}' built an unconditional one; add --set "
+            "model.params.conditional=true (or drop data.clusters)"
+        )
     for role, net in (("generator", generator), ("discriminator", discriminator)):
         if net.num_classes <= 0:
             continue
@@ -174,5 +196,7 @@ def load_data(
     the class names (``[]``: unlabelled)."""
     spec, dataset = image_spec(config, host)
     data = load_dataset(config, spec, dataset)
+    if config.data.clusters:  # pseudo-labels in place of the data's own (or of none)
+        data = cluster_labelled(data, config.data.clusters)
     classes = class_names(data)
     return replace(spec, num_classes=len(classes)), data, classes

@@ -10,7 +10,7 @@ a BatchNorm generator sampled in eval mode sees mismatched statistics. ``"recomp
 default) re-estimates them for the averaged weights before every checkpoint: the EMA generator
 runs :data:`RECOMPUTE_BATCHES` batches of fresh latents in train mode and keeps the cumulative
 mean and variance (BatchNorm's ``momentum=None``), as Yazici et al. 2019 (Sec. 4) and
-``torch.optim.swa_utils.update_bn`` do for averaged weights.
+``torch.optim.swa_utils.update_bn`` do for averaged weights (:mod:`ganzoo.train.batchnorm`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ import torch
 from torch import nn
 
 from ..config import BATCHNORM_MODES
+from .batchnorm import RECOMPUTE_BATCHES, batchnorm_layers, recompute_batchnorm, recompute_seed
 
-#: batches of latents that re-estimate the EMA generator's BatchNorm statistics
-RECOMPUTE_BATCHES = 32
-
-_NORMS = (nn.modules.batchnorm._BatchNorm,)
+__all__ = ["EMA", "RECOMPUTE_BATCHES"]
 
 
 class EMA:
@@ -39,8 +37,8 @@ class EMA:
         # recomputed (a copy would be overwritten at the next refresh anyway)
         recomputed = {
             id(b)
-            for m in self.model.modules()
-            if isinstance(m, _NORMS) and batchnorm == "recompute"
+            for m in batchnorm_layers(self.model)
+            if batchnorm == "recompute"
             for b in m.buffers(recurse=False)
         }
         self._copied = [i for i, b in enumerate(self.model.buffers()) if id(b) not in recomputed]
@@ -60,7 +58,6 @@ class EMA:
             ema_buffers[i].copy_(buffers[i])
         self._stale = True
 
-    @torch.no_grad()
     def refresh_batchnorm(self, batch_size: int, step: int) -> None:
         """Re-estimate the EMA generator's BatchNorm statistics (``"recompute"`` only).
 
@@ -68,27 +65,7 @@ class EMA:
         refreshes exactly as a straight one; training's RNG streams are left alone. A second
         call before the next :meth:`update` does nothing (a checkpoint step saves twice).
         """
-        norms = [m for m in self.model.modules() if isinstance(m, _NORMS)]
-        if self.batchnorm != "recompute" or not norms or not self._stale:
+        if self.batchnorm != "recompute" or not self._stale:
             return
         self._stale = False
-        device = next(self.model.parameters()).device
-        rng = torch.Generator().manual_seed(1_000_003 + step)
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the batches below
-        self.model.train()
-        try:
-            num_classes = getattr(self.model, "num_classes", 0)
-            for _ in range(RECOMPUTE_BATCHES):
-                z = self.model.sample_latent(batch_size, generator=rng).to(device)  # (B, latent)
-                if num_classes > 0:
-                    y = torch.randint(num_classes, (batch_size,), generator=rng).to(device)
-                    self.model(z, y)
-                else:
-                    self.model(z)
-        finally:
-            self.model.eval()
-            for m, momentum in zip(norms, momenta, strict=True):
-                m.momentum = momentum
+        recompute_batchnorm(self.model, batch_size, recompute_seed(step))

@@ -9,9 +9,10 @@ from typing import Any
 import torch
 
 from ..config import RunConfig, merge, read_toml, resolve
-from ..errors import GanzooError, UsageError
+from ..errors import GanzooError, UnknownNameError, UsageError
 from ..interfaces import Generator, ImageSpec
 from . import checkpoint as ckpt
+from .batchnorm import SAMPLING_MODES, recompute_batchnorm, recompute_seed
 from .build import build_models, image_spec
 from .rundir import RunDir
 
@@ -39,8 +40,15 @@ def load_generator(
     ema: bool = False,
     checkpoint: Path | None = None,
     device: torch.device | str = "cpu",
+    batchnorm: str = "running",
 ) -> tuple[Generator, dict[str, Any]]:
-    """The run's generator (or its EMA) in eval mode, and the checkpoint's metadata."""
+    """The run's generator (or its EMA) in eval mode, and the checkpoint's metadata.
+
+    ``batchnorm="recompute"`` re-estimates G's BatchNorm statistics for the checkpoint's weights
+    (:mod:`ganzoo.train.batchnorm`) with the run's batch size; ``"running"`` keeps the saved ones.
+    """
+    if batchnorm not in SAMPLING_MODES:
+        raise UnknownNameError("batchnorm mode", batchnorm, SAMPLING_MODES)
     config = load_run_config(run_dir)
     generator = build_models(config, run_spec(run_dir, config)).generator
     tensors, meta = ckpt.read_checkpoint(checkpoint or run_dir.last_checkpoint)
@@ -49,4 +57,7 @@ def load_generator(
     if not state:
         raise GanzooError(f"{run_dir.root} has no EMA generator; train with --ema or drop --ema")
     generator.load_state_dict(state)
-    return generator.to(device).eval(), meta
+    generator.to(device).eval()
+    if batchnorm == "recompute":
+        recompute_batchnorm(generator, config.train.batch_size, recompute_seed(meta["step"]))
+    return generator, meta

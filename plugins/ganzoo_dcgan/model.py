@@ -26,6 +26,16 @@ Class-conditional mode (``conditional=True``) for labelled data with K classes:
   Auxiliary Classifier GANs"): the adversarial logit stays unconditional and a linear head gives
   class logits ``(B, K)`` from the same features: ``(F + 1) K`` parameters. Train it with
   ``--reg acgan`` (or ``--preset acgan``).
+
+Two capacity levers the quality study measured (benchmarks/README.md section 12):
+
+- ``g_extra_layers`` / ``d_extra_layers``: stride-1 3x3 conv + BatchNorm + activation layers at
+  G's last hidden resolution and D's first, the ``n_extra_layers`` option of the DCGAN code of
+  Chintala et al. (dcgan.torch) and of Arjovsky et al. 2017's WGAN code. Each keeps H, W and the
+  channel count, so it deepens the net without widening it.
+- ``d_mbstd``: the minibatch standard-deviation feature of Karras et al. 2018 ("Progressive
+  Growing of GANs", Sec. 3): D sees how much its last feature map varies across a group of images,
+  a cheap signal against a G that collapses to few modes.
 """
 
 from __future__ import annotations
@@ -52,6 +62,8 @@ SIZES_HELP = "28 or a power of two from 16 to 1024 (e.g. 32, 64, 128)"
 D_CONDITIONING = ("projection", "classifier")
 #: D's normalisation: the paper's BatchNorm, or spectral norm on every layer (SN-DCGAN)
 D_NORMS = ("batch", "spectral")
+#: the most extra layers (and the largest minibatch-std group) a DCGAN takes
+MAX_EXTRA = 64
 
 
 def layout(size: int) -> tuple[int, int]:
@@ -97,6 +109,24 @@ def batch_norm(channels: int, num_classes: int) -> nn.Module:
     )
 
 
+def minibatch_stddev(h: Tensor, group: int) -> Tensor:
+    """Karras et al. 2018's minibatch standard deviation of ``h`` ``(B, C, H, W)`` ->
+    ``(B, 1, H, W)``: images ``i, i + B/g, ...`` form groups of ``g``; each group's per-feature
+    std is averaged over C, H, W and broadcast back to its members. A batch that ``group`` does not
+    divide uses the largest common divisor (a group of 1 has std 0)."""
+    b, c, height, width = h.shape
+    g = math.gcd(b, group)
+    y = h.float().view(g, b // g, c, height, width)  # (g, B/g, C, H, W): one group per column
+    y = (y.var(0, unbiased=False) + 1e-8).sqrt()  # (B/g, C, H, W)
+    y = y.mean((1, 2, 3)).to(h.dtype)  # (B/g,)
+    return y.view(1, b // g, 1, 1, 1).expand(g, -1, 1, height, width).reshape(b, 1, height, width)
+
+
+def extra_conv(channels: int) -> nn.Conv2d:
+    """An extra layer's conv: stride-1 3x3, ``(B, C, H, W) -> (B, C, H, W)``."""
+    return nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+
+
 class DCGANGenerator(Generator):
     """z ``(B, latent_dim)`` (and labels ``(B,)`` when ``num_classes > 0``) -> image
     ``(B, C, size, size)`` in [-1, 1]."""
@@ -108,6 +138,7 @@ class DCGANGenerator(Generator):
         ngf: int = 64,
         projection: str = "conv",
         num_classes: int = 0,
+        extra: int = 0,
     ) -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
@@ -131,6 +162,9 @@ class DCGANGenerator(Generator):
                 nn.ReLU(inplace=True),
             ]
             width //= 2
+        # extra layers at the last hidden resolution (size/2): (B, ngf, s, s) -> same shape
+        for _ in range(extra):
+            blocks += [extra_conv(width), batch_norm(width, num_classes), nn.ReLU(inplace=True)]
         blocks += [nn.ConvTranspose2d(width, spec.channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.blocks = nn.Sequential(*blocks)
 
@@ -165,20 +199,32 @@ class DCGANDiscriminator(Discriminator):
         fused: bool = True,
         conditioning: str = "none",
         norm: str = "batch",
+        extra: int = 0,
+        mbstd: int = 0,
     ) -> None:
         super().__init__()
         base, n_blocks = layout(spec.size)
+
+        def activation(channels: int) -> nn.Module:  # BatchNorm's affine is fused when fused
+            if norm == "spectral":
+                return LeakyReLU(negative_slope, fused, inplace=True)
+            return BatchNormLeakyReLU(channels, negative_slope, fused)
+
         layers: list[nn.Module] = []
         in_ch, width = spec.channels, ndf
         for i in range(n_blocks):  # each block: (B, c, s, s) -> (B, w, s/2, s/2)
             layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
-            if i == 0 or norm == "spectral":  # no BatchNorm on the input block (paper, sec. 3)
+            if i == 0:  # no BatchNorm on the input block (paper, sec. 3)
                 layers.append(LeakyReLU(negative_slope, fused, inplace=True))  # on conv's output
-            else:  # BatchNorm's affine is fused into the LeakyReLU kernel when fused
-                layers.append(BatchNormLeakyReLU(width, negative_slope, fused))
+                for _ in range(extra):  # extra layers at the first resolution (size/2)
+                    layers += [extra_conv(width), activation(width)]
+            else:
+                layers.append(activation(width))
             in_ch, width = width, width * 2
         self.features = nn.Sequential(*layers)  # -> (B, ndf * 2^(n-1), base, base)
-        self.classify = nn.Conv2d(in_ch, 1, base, 1, 0, bias=False)  # -> (B, 1, 1, 1)
+        self.mbstd = mbstd  # group size; 0: off
+        # -> (B, 1, 1, 1), from the last map and, with mbstd, its std channel
+        self.classify = nn.Conv2d(in_ch + (mbstd > 0), 1, base, 1, 0, bias=False)
         self.conditioning = conditioning
         n_features = in_ch * base * base  # F
         if conditioning == "projection":
@@ -197,8 +243,9 @@ class DCGANDiscriminator(Discriminator):
                 nn.utils.parametrizations.spectral_norm(module)
 
     def forward_features(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        h = self.features(x)
-        logits, features = self.classify(h).flatten(), h.flatten(1)  # (B,), (B, F)
+        h = self.features(x)  # (B, C, base, base)
+        head = torch.cat([h, minibatch_stddev(h, self.mbstd)], 1) if self.mbstd else h
+        logits, features = self.classify(head).flatten(), h.flatten(1)  # (B,), (B, F)
         if self.conditioning == "projection":
             if y is None:
                 raise UsageError("this DCGAN discriminator is class-conditional: call it with y")
@@ -229,6 +276,12 @@ class DCGAN(Architecture):
         d_norm: ``"batch"`` (the paper's BatchNorm in D) or ``"spectral"``: no BatchNorm, and
             spectral normalisation on every layer of D (Miyato et al. 2018, "Spectral
             Normalization for Generative Adversarial Networks", their "standard CNN" D).
+        g_extra_layers: stride-1 3x3 conv + BatchNorm + ReLU layers at G's last hidden resolution
+            (dcgan.torch's ``n_extra_layers``); each adds ``9 ngf^2`` weights.
+        d_extra_layers: the same in D (conv + BatchNorm + LeakyReLU) after its first block;
+            ``9 ndf^2`` weights each.
+        d_mbstd: group size of D's minibatch standard-deviation channel before its last layer
+            (Karras et al. 2018 use 4); 0 turns it off.
     """
 
     def __init__(
@@ -242,6 +295,9 @@ class DCGAN(Architecture):
         conditional: bool = False,
         d_conditioning: str = "projection",
         d_norm: str = "batch",
+        g_extra_layers: int = 0,
+        d_extra_layers: int = 0,
+        d_mbstd: int = 0,
     ) -> None:
         if d_conditioning not in D_CONDITIONING:
             raise UnknownNameError("d_conditioning", d_conditioning, D_CONDITIONING)
@@ -252,10 +308,19 @@ class DCGAN(Architecture):
         for name, value in (("latent_dim", latent_dim), ("ngf", ngf), ("ndf", ndf)):
             if value < 1:
                 raise UsageError(f"DCGAN {name} must be >= 1, got {value}")
+        counts = {"g_extra_layers": g_extra_layers, "d_extra_layers": d_extra_layers}
+        for name, value in {**counts, "d_mbstd": d_mbstd}.items():
+            if not 0 <= value <= MAX_EXTRA:
+                raise UsageError(f"DCGAN {name} must be from 0 to {MAX_EXTRA}, got {value}")
         self.latent_dim, self.ngf, self.ndf = latent_dim, ngf, ndf
         self.projection, self.negative_slope, self.fused = projection, negative_slope, fused
         self.conditional, self.d_conditioning = conditional, d_conditioning
         self.d_norm = d_norm
+        self.g_extra_layers, self.d_extra_layers, self.d_mbstd = (
+            g_extra_layers,
+            d_extra_layers,
+            d_mbstd,
+        )
 
     def build(self, spec: ImageSpec) -> tuple[DCGANGenerator, DCGANDiscriminator]:
         if spec.channels not in (1, 3):
@@ -268,9 +333,18 @@ class DCGAN(Architecture):
                 f"use {LABELLED_DATA}"
             )
         conditioning = self.d_conditioning if self.conditional else "none"
-        g = DCGANGenerator(spec, self.latent_dim, self.ngf, self.projection, classes)
+        g = DCGANGenerator(
+            spec, self.latent_dim, self.ngf, self.projection, classes, self.g_extra_layers
+        )
         d = DCGANDiscriminator(
-            spec, self.ndf, self.negative_slope, self.fused, conditioning, self.d_norm
+            spec,
+            self.ndf,
+            self.negative_slope,
+            self.fused,
+            conditioning,
+            self.d_norm,
+            self.d_extra_layers,
+            self.d_mbstd,
         )
         g.apply(init_weights)
         d.apply(init_weights)
