@@ -415,3 +415,16 @@ def test_amp_on_a_cpu_without_native_bf16_says_it_will_be_slow(tmp_path, monkeyp
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         run(tmp_path, "r2", "train.amp=true", "train.steps=1")
+
+
+def test_the_clusters_preset_is_a_projection_dcgan_on_ten_clusters(capsys, fresh_host):
+    """dcgan-clusters: the study's lowest FD without labels (benchmarks/README.md section 12,
+    round 7): a conditional DCGAN on ten balanced k-means clusters, at lr 8e-4."""
+    code, out, _ = cli(capsys, "run", "dcgan", "--preset", "dcgan-clusters", "--dry-run")
+    assert code == 0
+    config = resolve(ganzoo.config.tomllib.loads(out))
+    assert config.model.params["conditional"] is True and config.data.clusters == 10
+    assert config.loss.name == "bce" and config.optim.lr == 8e-4 and not config.train.ema
+    code, out, _ = cli(capsys, "list", "presets", "--json")
+    [preset] = [p for p in json.loads(out)["presets"] if p["name"] == "dcgan-clusters"]
+    assert preset["measured"].startswith("FD ") and "section 12" in preset["measured"]

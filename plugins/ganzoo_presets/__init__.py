@@ -69,6 +69,19 @@ PRESETS = {
         measured="FD 14.3 ± 0.3 from the EMA G (--ema), precision 0.509, recall 0.751 (seeds 0-2; "
         "raw G 14.8 ± 2.9); 1.7x the step time of dcgan-tuned",
     ),
+    "dcgan-clusters": study_preset(
+        "bce",
+        lr=8e-4,
+        model={"params": {"conditional": True}},
+        data={"clusters": 10},
+        source="the projection DCGAN (Miyato & Koyama 2018) conditioned on ten balanced k-means "
+        "clusters of the images instead of labels (data.clusters; Liu et al. 2020's "
+        "self-conditioned GAN), lr 8e-4",
+        description="the lowest FD measured at a 5-epoch budget, without labels: a conditional "
+        "DCGAN on ten pixel clusters, at dcgan-tuned's step time",
+        measured="FD 7.9 ± 1.0, precision 0.656, recall 0.758 (seeds 0-2); the same step time "
+        "as dcgan-tuned, plus a few seconds of clustering before the first step",
+    ),
     "hinge-tuned": study_preset(
         "hinge",
         lr=8e-4,
