@@ -360,3 +360,20 @@ def test_the_figure_leaves_out_the_curve_panel_when_no_run_has_a_curve(tmp_path)
 
     with_curves = height([{"step": 1, "fd": 90.0}, {"step": 2, "fd": 40.0}])
     assert height([]) < 0.6 * with_curves  # the grids alone: about half the height
+
+
+def test_a_bench_scores_with_the_batchnorm_mode_it_is_given(tmp_path, fresh_host):
+    """``batchnorm = "recompute"`` (or ``--batchnorm``) reaches every evaluation the bench makes;
+    left out, the bench samples G as training left it, and a typo stops it before training."""
+    from ganzoo.bench.checks import check_matrix
+    from ganzoo.bench.runner import final_request, inception_request
+    from ganzoo.cli.bench_cmd import load_spec
+    from ganzoo.errors import UsageError
+
+    spec = load_spec(None, {"dataset": "fake", "losses": ["bce"], "inception_samples": 10})
+    assert final_request(spec).batchnorm == "running" and "batchnorm" not in spec.to_dict()
+    spec = load_spec(None, {"dataset": "fake", "batchnorm": "recompute", "inception_samples": 10})
+    assert final_request(spec).batchnorm == inception_request(spec).batchnorm == "recompute"
+    spec = load_spec(None, {"dataset": "fake", "losses": ["bce"], "batchnorm": "recomputed"})
+    with pytest.raises(UsageError, match="did you mean 'recompute'"):
+        check_matrix(spec, tmp_path)

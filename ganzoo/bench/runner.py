@@ -73,7 +73,7 @@ def score_run(spec: BenchSpec, run_dir: RunDir) -> dict[str, Any]:
             run_dir,
             EvalRequest(metrics=("fd",), num_samples=min(500, spec.num_samples), extractor=spec.extractor,
                         checkpoint=checkpoint, device=spec.device, per_class=False, ema=ema,
-                        batchnorm=spec.batchnorm or "running"),
+                        batchnorm=spec.batchnorm_mode),
         )  # fmt: skip
         distance = frechet_name(point["protocol"]["extractor"])
         curve.append({"step": point["protocol"]["step"], distance: point["metrics"][distance]})
@@ -89,7 +89,7 @@ def final_request(spec: BenchSpec, *, ema: bool = False) -> EvalRequest:
         extractor=spec.extractor,
         device=spec.device,
         ema=ema,
-        batchnorm=spec.batchnorm or "running",
+        batchnorm=spec.batchnorm_mode,
     )
 
 
@@ -104,7 +104,7 @@ def inception_request(spec: BenchSpec, *, ema: bool = False) -> EvalRequest | No
         inception_weights=Path(spec.inception_weights) if spec.inception_weights else None,
         device=spec.device,
         ema=ema,
-        batchnorm=spec.batchnorm or "running",
+        batchnorm=spec.batchnorm_mode,
     )
 
 

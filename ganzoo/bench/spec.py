@@ -37,6 +37,11 @@ class BenchSpec:
     # name -> KEY=VALUE settings of that recipe; {} trains the bench's settings alone
     recipes: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def batchnorm_mode(self) -> str:
+        """How every request of the bench samples G's BatchNorm statistics."""
+        return self.batchnorm or "running"
+
     def cells(self) -> list[Cell]:
         recipes = list(self.recipes) or [""]
         return [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ import torch_fidelity
 from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleWrapper
 
 from ..cachedir import cache_root as ganzoo_cache_root
+from ..config import RunConfig
 from ..errors import UnknownNameError, UsageError
-from ..interfaces import DataRequest
+from ..interfaces import DataRequest, Generator
 from ..train.batchnorm import SAMPLING_MODES
 from ..train.build import image_spec
 from ..train.device import resolve_device
@@ -122,6 +124,19 @@ def comparable_protocol(
 PROTOCOL_DEFAULTS = {"batchnorm": "running"}
 
 
+def per_class_wanted(
+    request: EvalRequest, generator: Generator, config: RunConfig, metrics: Iterable[str]
+) -> bool:
+    """Whether a result holds intra-class FD and class accuracy: for a conditional G, asked, with
+    a Frechet distance among ``metrics``, on the data's own labels (cluster labels are not)."""
+    return (
+        request.per_class
+        and generator.num_classes > 0
+        and config.data.clusters == 0
+        and bool({"fd", "fid"} & set(metrics))
+    )
+
+
 def check_request(request: EvalRequest, dataset: str) -> Extractor:
     """The extractor of ``request`` on ``dataset``, ready; its metrics, count and weights checked."""
     unknown = [m for m in request.metrics if m not in METRICS]
@@ -194,10 +209,7 @@ def evaluate(run_dir: RunDir, request: EvalRequest) -> dict[str, Any]:
     )
     metrics = result_metrics(raw, extractor.name, kid_count)
     conditional: dict[str, Any] = {}
-    wants_fd = bool({"fd", "fid"} & set(request.metrics))
-    # intra-class FD and accuracy need the data's own labels, which cluster labels are not
-    own_labels = config.data.clusters == 0
-    if generator.num_classes > 0 and request.per_class and wants_fd and own_labels:
+    if per_class_wanted(request, generator, config, request.metrics):
         conditional = class_metrics(
             generator,
             reference,
@@ -258,12 +270,7 @@ def stored_result(run_dir: RunDir, request: EvalRequest) -> dict[str, Any] | Non
     expected = comparable_protocol(request, config.data.name, extractor.name, meta["step"], num_ref)
     # pr is stored as precision, recall and f_score
     wanted = {"precision" if m == "pr" else m for m in asked_names(request.metrics, extractor.name)}
-    per_class = (
-        request.per_class
-        and generator.num_classes > 0
-        and config.data.clusters == 0
-        and bool({"fd", "fid"} & wanted)
-    )
+    per_class = per_class_wanted(request, generator, config, wanted)
     weights = extractor.weights.name if extractor.weights else None
     for path in sorted((run_dir.root / "eval").glob(f"{extractor.name}*.json")):
         try:

@@ -27,7 +27,7 @@ Class-conditional mode (``conditional=True``) for labelled data with K classes:
   class logits ``(B, K)`` from the same features: ``(F + 1) K`` parameters. Train it with
   ``--reg acgan`` (or ``--preset acgan``).
 
-Two capacity levers the quality study measured (benchmarks/README.md section 12):
+Two capacity levers built for the quality study (benchmarks/README.md section 12; not yet screened):
 
 - ``g_extra_layers`` / ``d_extra_layers``: stride-1 3x3 conv + BatchNorm + activation layers at
   G's last hidden resolution and D's first, the ``n_extra_layers`` option of the DCGAN code of
